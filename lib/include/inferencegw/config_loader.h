@@ -1,0 +1,78 @@
+// Loading, validating and rendering manifest sets: the same multi-document YAML files a user
+// would `kubectl apply` (InferenceBackend, InferenceRoute and Secret documents; JSON documents
+// too, since JSON is YAML).
+//
+//   absl::StatusOr<ConfigSet> config = LoadConfigFromPath("examples/demo");  // file or directory
+//   if (!config.ok()) std::cerr << config.status().message();
+//   // routes.yaml:14: spec.fallback.backends[1]: unknown backend "claude" in namespace "default"
+#ifndef INFERENCEGW_CONFIG_LOADER_H_
+#define INFERENCEGW_CONFIG_LOADER_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "inferencegw/config.h"
+
+namespace inferencegw {
+
+// One problem found in a manifest set.
+struct ConfigIssue {
+  enum class Severity { kError, kWarning };
+  Severity severity = Severity::kError;
+  std::string file;        // "" when unknown
+  int line = 0;            // 1-based; 0 when unknown
+  std::string object;      // "InferenceRoute default/chatbot-route"; "" for file-level issues
+  std::string field;       // "spec.fallback.backends[1]"
+  std::string message;     // "unknown backend \"claude\""
+  // A stable CamelCase reason for Kubernetes conditions: "BackendNotFound", "InvalidValue",
+  // "UnknownField", "DuplicateName", "SecretNotFound", "ParseError", ...
+  std::string reason;
+
+  // "file:line: field: message" (parts that are unknown are left out).
+  std::string ToString() const;
+};
+
+// Parses every document of `yaml` (named `source_name` in messages). Unknown kinds, unknown
+// fields, wrong types and out-of-range values are errors. Does not check references between
+// objects; see ValidateConfig. Returns InvalidArgument listing every error found (one per line).
+absl::StatusOr<ConfigSet> ParseManifests(std::string_view yaml, std::string_view source_name);
+
+// Checks references and cross-object rules: unknown backends in routes, duplicate names, an
+// experiment whose arms are not distinct, more than one default route, ... Missing API-key
+// Secrets are warnings (the seed's examples reference Secrets they do not define).
+std::vector<ConfigIssue> ValidateConfig(const ConfigSet& config);
+
+// ParseManifests + ValidateConfig for text. Fails with every error (not warnings), one per line.
+absl::StatusOr<ConfigSet> LoadConfigFromString(std::string_view yaml,
+                                               std::string_view source_name = "<string>");
+
+// Loads a file, or every *.yaml / *.yml / *.json file directly inside a directory (sorted by
+// name; dot-files skipped, so Kubernetes ConfigMap mounts with ..data symlinks load once).
+absl::StatusOr<ConfigSet> LoadConfigFromPath(const std::string& path);
+
+// All ConfigIssues with Severity kWarning for a loaded set (for logging at startup).
+std::vector<ConfigIssue> ConfigWarnings(const ConfigSet& config);
+
+// The value of key `key` of Secret `namespace/name`, or nullptr.
+const std::string* LookupSecretValue(const ConfigSet& config, std::string_view ns,
+                                     std::string_view name, std::string_view key);
+
+// The config as JSON for people (/admin/config): every object and field, Secrets listed by
+// name and key names only, client keys by user and attributes only. Never contains a secret.
+std::string RenderConfigJson(const ConfigSet& config);
+
+// The config as a multi-document YAML manifest set that ParseManifests reads back to an equal
+// ConfigSet (Secrets included, base64 `data`). Used by the k8s syncer to write the proxy's config.
+std::string RenderManifests(const ConfigSet& config);
+
+// Parses a decimal price such as "0.003" into nano-units ("0.003" -> 3'000'000). At most nine
+// decimal places; negative, empty or non-numeric text is InvalidArgument.
+absl::StatusOr<PriceNanos> ParsePrice(std::string_view text);
+// The inverse of ParsePrice, without trailing zeros: 3'000'000 -> "0.003".
+std::string FormatPrice(PriceNanos price);
+
+}  // namespace inferencegw
+
+#endif  // INFERENCEGW_CONFIG_LOADER_H_

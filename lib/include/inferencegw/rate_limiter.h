@@ -1,0 +1,94 @@
+// Token-bucket rate limiting per route and per (route, user), for requests per minute and tokens
+// per minute. Tokens are reserved from an estimate at admission and reconciled with real usage.
+// Limits are passed in on every call, so a config change applies to existing buckets at once.
+//
+//   RateLimiter limiter;
+//   RateLimitPolicy policy = RateLimitPolicy::FromConfig(*route.spec.rate_limit);
+//   RateLimitKey key{StableHash64("default/chatbot-route"), UserHash("alice")};
+//   Admission a = limiter.Admit(policy, key, /*estimated_tokens=*/500, clock.Now());
+//   if (a.allowed) { ...; limiter.Reconcile(policy, key, 500, usage.total(), clock.Now()); }
+#ifndef INFERENCEGW_RATE_LIMITER_H_
+#define INFERENCEGW_RATE_LIMITER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "inferencegw/clock.h"
+#include "inferencegw/config.h"
+
+namespace inferencegw {
+
+// Limits of one route, in a form cheap to apply. Thread-compatible value type.
+struct RateLimitPolicy {
+  double requests_per_minute = 0;  // 0: no request limit
+  double request_burst = 0;        // bucket size (>= 1 when limited)
+  double tokens_per_minute = 0;    // 0: no token limit
+  double token_burst = 0;
+  bool per_user = false;
+
+  static RateLimitPolicy FromConfig(const RateLimitConfig& config);
+  bool limited() const { return requests_per_minute > 0 || tokens_per_minute > 0; }
+};
+
+// Identifies a bucket. `user_hash` is ignored (treated as 0) unless the policy is per_user.
+struct RateLimitKey {
+  uint64_t route_hash = 0;  // StableHash64(route key "namespace/name")
+  uint64_t user_hash = 0;   // UserHash(user key); requests without a user key share hash 0
+};
+
+// The state of one limit after an Admit, for x-ratelimit-* headers.
+struct Quota {
+  int64_t limit = -1;       // bucket size; -1 when this limit is not configured
+  int64_t remaining = 0;    // whole units left now (never negative)
+  DurationNs reset = 0;     // until the bucket is full again
+};
+
+struct Admission {
+  bool allowed = true;
+  bool limited_by_tokens = false;  // when refused: true if the token limit refused it
+  DurationNs retry_after = 0;      // when refused: the wait until the request would be admitted
+  Quota requests;
+  Quota tokens;
+};
+
+// Thread-safe, and fast under contention (sharded; one short lock per call). Memory is bounded:
+// a bucket that has refilled to full is indistinguishable from a new one and is evicted when its
+// shard grows; beyond `max_buckets` the least recently used full-or-not buckets go first.
+class RateLimiter {
+ public:
+  struct Options {
+    size_t max_buckets = 1 << 21;  // about 2 million (route, user) pairs, ~100 MB at most
+    size_t shards = 64;            // power of two
+  };
+  RateLimiter();
+  explicit RateLimiter(Options options);
+  ~RateLimiter();
+  RateLimiter(const RateLimiter&) = delete;
+  RateLimiter& operator=(const RateLimiter&) = delete;
+
+  // Takes one request and `estimated_tokens` tokens if both buckets allow it; else takes nothing
+  // and says when to retry. With no limits configured, always allowed (and touches no state).
+  // The token check needs the bucket to hold min(estimated_tokens, burst) tokens, so a request
+  // larger than the bucket still passes when the bucket is full.
+  Admission Admit(const RateLimitPolicy& policy, const RateLimitKey& key,
+                  int64_t estimated_tokens, TimeNs now);
+
+  // Corrects an admitted request's token reservation to its real usage. The bucket may go
+  // negative (a long answer borrows from the next minutes).
+  void Reconcile(const RateLimitPolicy& policy, const RateLimitKey& key, int64_t reserved_tokens,
+                 int64_t actual_tokens, TimeNs now);
+
+  // Evicts every bucket that is full at `now`. Returns how many were evicted.
+  size_t EvictIdle(TimeNs now);
+
+  size_t BucketCount() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inferencegw
+
+#endif  // INFERENCEGW_RATE_LIMITER_H_

@@ -1,0 +1,58 @@
+// An incremental Server-Sent Events parser: feed it bytes as they arrive, split anywhere, and it
+// calls back once per complete event. Handles `\n`, `\r\n` and `\r` line ends, several `data:`
+// lines per event (joined with "\n"), `data:` with or without the space, comment lines, and a
+// final event without its blank line at Finish().
+//
+//   SseParser parser;
+//   parser.Feed(chunk, [&](const SseEvent& e) { if (e.data != "[DONE]") Handle(e.event, e.data); });
+//   parser.Finish([&](const SseEvent& e) { ... });
+#ifndef INFERENCEGW_SSE_H_
+#define INFERENCEGW_SSE_H_
+
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+
+namespace inferencegw {
+
+// Views into the parser's buffer, valid only during the callback.
+struct SseEvent {
+  std::string_view event;  // the `event:` field, "" when absent
+  std::string_view data;   // the `data:` lines joined with "\n"
+  std::string_view id;     // the `id:` field, "" when absent
+};
+
+// Not thread-safe; one per stream.
+class SseParser {
+ public:
+  using Callback = absl::FunctionRef<void(const SseEvent&)>;
+
+  // Consumes `bytes`, calling `on_event` for each event completed by them.
+  void Feed(std::string_view bytes, Callback on_event);
+  // Ends the stream: an event still pending (no trailing blank line) is delivered.
+  void Finish(Callback on_event);
+
+  // Bytes held for an incomplete event.
+  size_t buffered() const { return buffer_.size() - consumed_; }
+
+ private:
+  void DispatchLine(std::string_view line, Callback on_event);
+  void Dispatch(Callback on_event);
+
+  std::string buffer_;
+  size_t consumed_ = 0;
+  bool last_was_cr_ = false;
+  std::string event_;
+  std::string data_;
+  std::string id_;
+  bool has_data_ = false;
+};
+
+// Appends one event in wire form ("event: x\ndata: y\n\n"; the event line only when non-empty).
+// A `data` containing newlines becomes several data: lines.
+void AppendSseEvent(std::string* out, std::string_view event, std::string_view data);
+
+}  // namespace inferencegw
+
+#endif  // INFERENCEGW_SSE_H_

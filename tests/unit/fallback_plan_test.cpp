@@ -1,0 +1,2 @@
+// Tests for fallback_plan arrive with its implementation.
+#include <catch2/catch.hpp>

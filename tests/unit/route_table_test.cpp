@@ -1,0 +1,2 @@
+// Tests for route_table arrive with its implementation.
+#include <catch2/catch.hpp>

@@ -1,0 +1,2 @@
+// Tests for sse arrive with its implementation.
+#include <catch2/catch.hpp>

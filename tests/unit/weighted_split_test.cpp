@@ -1,0 +1,2 @@
+// Tests for weighted_split arrive with its implementation.
+#include <catch2/catch.hpp>
