@@ -1,11 +1,11 @@
-#include "json_writer.h"
+#include "inferencegw/json_writer.h"
 
 #include <cmath>
 #include <cstdio>
 
 #include "fmt/format.h"
 
-namespace inferencegw::internal {
+namespace inferencegw {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -119,4 +119,4 @@ JsonWriter& JsonWriter::Raw(std::string_view json) {
   return *this;
 }
 
-}  // namespace inferencegw::internal
+}  // namespace inferencegw

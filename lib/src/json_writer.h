@@ -1,60 +1,14 @@
-// Internal: a small writer of compact JSON text, used wherever the library emits JSON (admin
-// documents, error bodies, translated requests and responses). Not a parser: parsing is simdjson's.
-//
-//   std::string out;
-//   internal::JsonWriter w(&out);
-//   w.BeginObject().Key("model").String("gpt-4").Key("n").Int(1).EndObject();  // {"model":"gpt-4","n":1}
+// Internal alias: the JSON writer is public (inferencegw/json_writer.h); library code written
+// against inferencegw::internal keeps compiling.
 #ifndef INFERENCEGW_SRC_JSON_WRITER_H_
 #define INFERENCEGW_SRC_JSON_WRITER_H_
 
-#include <cstdint>
-#include <string>
-#include <string_view>
-
-#include "absl/container/inlined_vector.h"
+#include "inferencegw/json_writer.h"
 
 namespace inferencegw::internal {
-
-// Appends `s` as a JSON string literal, quotes included. Control characters, '"' and '\\' are
-// escaped; bytes >= 0x80 are copied as they are (the input is assumed to be UTF-8).
-void AppendJsonString(std::string* out, std::string_view s);
-
-// Appends a double the way JSON wants it: shortest round-trip form, integers without ".0" when
-// exact, and `null` for NaN and infinities.
-void AppendJsonDouble(std::string* out, double v);
-
-// Not thread-safe. Appends to a caller-owned string; commas are inserted automatically.
-// REQUIRES: calls form valid JSON (keys only inside objects, balanced Begin/End).
-class JsonWriter {
- public:
-  explicit JsonWriter(std::string* out) : out_(out) {}
-
-  JsonWriter& BeginObject() { return Open('{'); }
-  JsonWriter& EndObject() { return Close('}'); }
-  JsonWriter& BeginArray() { return Open('['); }
-  JsonWriter& EndArray() { return Close(']'); }
-  JsonWriter& Key(std::string_view key);
-  JsonWriter& String(std::string_view v);
-  JsonWriter& Int(int64_t v);
-  JsonWriter& UInt(uint64_t v);
-  JsonWriter& Double(double v);
-  JsonWriter& Bool(bool v);
-  JsonWriter& Null();
-  // Inserts already-serialized JSON (e.g. a sub-document copied from a parsed request).
-  JsonWriter& Raw(std::string_view json);
-
-  std::string* out() { return out_; }
-
- private:
-  JsonWriter& Open(char c);
-  JsonWriter& Close(char c);
-  void Separate();
-
-  std::string* out_;
-  absl::InlinedVector<bool, 16> first_;  // per open container: no element written yet
-  bool after_key_ = false;
-};
-
+using ::inferencegw::AppendJsonDouble;
+using ::inferencegw::AppendJsonString;
+using ::inferencegw::JsonWriter;
 }  // namespace inferencegw::internal
 
 #endif  // INFERENCEGW_SRC_JSON_WRITER_H_

@@ -1,2 +1,645 @@
-// Tests for config_loader arrive with its implementation.
+// Parsing manifests: kinds, fields, types, Secrets, client keys, files and directories.
+#include "inferencegw/config_loader.h"
+
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace inferencegw {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kSeedDir = std::string(IGW_FIXTURES_DIR) + "/seed";
+
+// The error text of loading `yaml` as "t.yaml" ("" when it loads).
+std::string LoadError(const std::string& yaml) {
+  absl::StatusOr<ConfigSet> config = LoadConfigFromString(yaml, "t.yaml");
+  if (config.ok()) return "";
+  CHECK(config.status().code() == absl::StatusCode::kInvalidArgument);
+  return std::string(config.status().message());
+}
+
+ConfigSet MustLoad(const std::string& yaml) {
+  absl::StatusOr<ConfigSet> config = LoadConfigFromString(yaml, "t.yaml");
+  INFO(config.status().ToString());
+  REQUIRE(config.ok());
+  return *std::move(config);
+}
+
+// A temporary directory under /tmp with a unique name, removed on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    path_ = fs::path("/tmp") /
+            ("igw-config-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  void Write(const std::string& name, const std::string& text) const {
+    fs::create_directories((path_ / name).parent_path());
+    std::ofstream(path_ / name) << text;
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string BackendYaml(const std::string& name) {
+  return "apiVersion: gateway.inference-gateway.io/v1alpha1\n"
+         "kind: InferenceBackend\n"
+         "metadata:\n"
+         "  name: " +
+         name +
+         "\n"
+         "spec:\n"
+         "  type: kubernetes\n"
+         "  kubernetes:\n"
+         "    serviceName: " +
+         name + "\n";
+}
+
+constexpr char kHeader[] =
+    "apiVersion: gateway.inference-gateway.io/v1alpha1\n"
+    "kind: InferenceBackend\n"
+    "metadata:\n"
+    "  name: b\n";  // lines 1-4; spec starts on line 5
+
+// ---------------------------------------------------------------------------------------------
+// Seed examples
+
+// Example 1 of the seed README loads as written; the only warnings are its two missing Secrets.
+TEST_CASE("seed example 1 loads with two SecretNotFound warnings") {
+  const std::string file = kSeedDir + "/example-1-multi-provider.yaml";
+  absl::StatusOr<ConfigSet> config = LoadConfigFromPath(file);
+  REQUIRE(config.ok());
+  REQUIRE(config->backends.size() == 3);
+  REQUIRE(config->routes.size() == 1);
+  const Backend* gpt4 = config->FindBackend("default", "openai-gpt4");
+  REQUIRE(gpt4 != nullptr);
+  CHECK(gpt4->spec.type == BackendType::kExternal);
+  CHECK(gpt4->spec.external->url == "https://api.openai.com/v1");
+  CHECK(gpt4->spec.external->model == "gpt-4");
+  CHECK(gpt4->spec.cost->input_token_cost == 30'000'000);
+  CHECK(gpt4->spec.cost->output_token_cost == 60'000'000);
+  CHECK(gpt4->spec.timeout_seconds == 30);
+  const Backend* mistral = config->FindBackend("default", "local-mistral");
+  REQUIRE(mistral != nullptr);
+  CHECK(mistral->spec.kserve->service_name == "mistral-7b");
+  CHECK(mistral->spec.priority == 2);
+  const Route& route = config->routes[0];
+  CHECK(route.meta.Key() == "default/chatbot-route");
+  CHECK(route.spec.default_backend->name == "local-mistral");
+  CHECK(route.spec.rules[0].match.headers.at("x-user-tier") == "premium");
+  CHECK(route.spec.fallback->backends ==
+        std::vector<std::string>{"local-mistral", "anthropic-claude", "openai-gpt4"});
+  CHECK(route.spec.fallback->timeout_seconds == 10);
+  CHECK(route.spec.rate_limit->requests_per_minute == 100);
+  CHECK(route.spec.rate_limit->per_user);
+  CHECK(route.spec.cost_tracking);
+
+  std::vector<ConfigIssue> warnings = ConfigWarnings(*config);
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].ToString() ==
+        file +
+            ":13: InferenceBackend default/openai-gpt4: spec.external.apiKeySecret.name: "
+            "Secret \"openai-credentials\" not found in namespace \"default\"");
+  CHECK(warnings[0].reason == "SecretNotFound");
+  CHECK(warnings[1].ToString() ==
+        file +
+            ":31: InferenceBackend default/anthropic-claude: spec.external.apiKeySecret.name: "
+            "Secret \"anthropic-credentials\" not found in namespace \"default\"");
+}
+
+// Example 2 alone references backends it does not define: BackendNotFound names both.
+TEST_CASE("seed example 2 alone fails with BackendNotFound") {
+  const std::string file = kSeedDir + "/example-2-ab-testing.yaml";
+  absl::StatusOr<ConfigSet> config = LoadConfigFromPath(file);
+  REQUIRE(!config.ok());
+  CHECK(std::string(config.status().message()) ==
+        file +
+            ":7: InferenceRoute default/model-experiment: spec.defaultBackend.name: unknown "
+            "backend \"anthropic-claude\"\n" +
+            file +
+            ":11: InferenceRoute default/model-experiment: spec.experiments[0].control: unknown "
+            "backend \"anthropic-claude\"\n" +
+            file +
+            ":12: InferenceRoute default/model-experiment: spec.experiments[0].treatment: unknown "
+            "backend \"anthropic-claude-35\"");
+  ConfigSet parsed = *ParseManifests(
+      std::string(std::istreambuf_iterator<char>(std::ifstream(file).rdbuf()), {}), file);
+  std::vector<ConfigIssue> issues = ValidateConfig(parsed);
+  REQUIRE(issues.size() == 3);
+  for (const ConfigIssue& issue : issues) CHECK(issue.reason == "BackendNotFound");
+}
+
+// Examples 1 and 2 with the fixture defining anthropic-claude-35 load together as a directory.
+TEST_CASE("seed examples 1 and 2 load together with the treatment backend") {
+  absl::StatusOr<ConfigSet> config = LoadConfigFromPath(kSeedDir);
+  INFO(config.status().ToString());
+  REQUIRE(config.ok());
+  CHECK(config->backends.size() == 4);
+  REQUIRE(config->routes.size() == 2);
+  const Route* experiment = config->FindRoute("default", "model-experiment");
+  REQUIRE(experiment != nullptr);
+  REQUIRE(experiment->spec.experiments.size() == 1);
+  const ExperimentConfig& e = experiment->spec.experiments[0];
+  CHECK(e.name == "claude-3-5-test");
+  CHECK(e.control == "anthropic-claude");
+  CHECK(e.treatment == "anthropic-claude-35");
+  CHECK(e.traffic_basis_points == 1000);
+  CHECK(e.metric == "latency_p95");
+  for (const ConfigIssue& w : ConfigWarnings(*config)) CHECK(w.reason == "SecretNotFound");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields, types, kinds
+
+// Every field's 1-based line is recorded under its path, and LineOf falls back to parents.
+TEST_CASE("field lines are recorded by path") {
+  ConfigSet config = MustLoad(std::string(kHeader) +
+                              "spec:\n"
+                              "  type: kubernetes\n"
+                              "  kubernetes:\n"
+                              "    serviceName: svc\n"
+                              "  priority: 3\n"
+                              "---\n"
+                              "apiVersion: gateway.inference-gateway.io/v1alpha1\n"
+                              "kind: InferenceRoute\n"
+                              "metadata: {name: r}\n"
+                              "spec:\n"
+                              "  defaultBackend: {name: b}\n"
+                              "  fallback:\n"
+                              "    backends:\n"
+                              "      - b\n"
+                              "      - b\n");
+  const SourceInfo& b = config.backends[0].meta.source;
+  CHECK(b.file == "t.yaml");
+  CHECK(b.line == 1);
+  CHECK(b.LineOf("spec.kubernetes.serviceName") == 8);
+  CHECK(b.LineOf("spec.priority") == 9);
+  CHECK(b.LineOf("spec.kubernetes.port") == 7);  // not given: its parent's line
+  CHECK(b.LineOf("nothing.here") == 1);
+  CHECK(b.Where("spec.priority") == "t.yaml:9: ");
+  const SourceInfo& r = config.routes[0].meta.source;
+  CHECK(r.line == 11);
+  CHECK(r.LineOf("spec.fallback.backends[1]") == 19);
+  CHECK(SourceInfo().Where("spec") == "");
+}
+
+// A misspelt field is an UnknownField error naming the closest known field.
+TEST_CASE("unknown field with a did-you-mean suggestion") {
+  const std::string yaml =
+      "apiVersion: gateway.inference-gateway.io/v1alpha1\n"
+      "kind: InferenceRoute\n"
+      "metadata:\n"
+      "  name: r\n"
+      "spec:\n"
+      "  rules:\n"
+      "    - match:\n"
+      "        modelPatern: gpt-*\n"
+      "      backends: [{name: b}]\n";
+  CHECK(LoadError(BackendYaml("b") + "---\n" + yaml) ==
+        "t.yaml:17: InferenceRoute default/r: spec.rules[0].match.modelPatern: unknown field; "
+        "did you mean \"modelPattern\"?");
+  CHECK(LoadError(std::string(kHeader) + "spec:\n  type: kserve\n  kserve: {url: http://x}\n"
+                                         "  colour: blue\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.colour: unknown field");
+  CHECK(LoadError(std::string(kHeader) + "  uid: abc\n  namespce: x\nspec:\n  type: kserve\n"
+                                         "  kserve: {url: http://x}\n") ==
+        "t.yaml:6: InferenceBackend default/b: metadata.namespce: unknown field; did you mean "
+        "\"namespace\"?");
+}
+
+// Wrong types are InvalidType errors quoting what was given.
+TEST_CASE("type errors quote the value") {
+  const std::string spec =
+      std::string(kHeader) + "spec:\n  type: kserve\n  kserve: {url: http://x}\n";
+  CHECK(LoadError(spec + "  priority: high\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.priority: expected an integer, got \"high\"");
+  CHECK(LoadError(spec + "  priority: \"1\"\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.priority: expected an integer, got the "
+        "string \"1\" (remove the quotes)");
+  CHECK(LoadError(spec + "  priority: 1.5\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.priority: expected an integer, got \"1.5\"");
+  CHECK(LoadError(spec + "  priority: [1]\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.priority: expected an integer, got a list");
+  CHECK(LoadError(spec + "  priority: 99999999999\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.priority: integer 99999999999 is out of "
+        "range");
+  CHECK(LoadError(spec + "  priority: 99999999999999999999\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.priority: integer 99999999999999999999 is out "
+        "of range");
+  CHECK(LoadError(spec + "  healthCheck: yes\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.healthCheck: expected a mapping, got \"yes\"");
+  CHECK(LoadError(spec + "  cost: {inputTokenCost: abc}\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.cost.inputTokenCost: invalid price \"abc\": "
+        "not a decimal number");
+  CHECK(LoadError(spec + "  cost: {inputTokenCost: \"-0.5\"}\n") ==
+        "t.yaml:8: InferenceBackend default/b: spec.cost.inputTokenCost: invalid price \"-0.5\": "
+        "must not be negative");
+  CHECK(LoadError(spec + "  type: [kserve]\n")
+            .find("t.yaml:8: InferenceBackend default/b: "
+                  "spec.type: duplicate key (first at line 6)") != std::string::npos);
+}
+
+// Booleans must be true or false (unquoted); null leaves a field at its default.
+TEST_CASE("booleans and nulls") {
+  const std::string route =
+      "apiVersion: gateway.inference-gateway.io/v1alpha1\n"
+      "kind: InferenceRoute\n"
+      "metadata: {name: r}\n"
+      "spec:\n"
+      "  defaultBackend: {name: b}\n";
+  CHECK(LoadError(BackendYaml("b") + "---\n" + route + "  costTracking: maybe\n") ==
+        "t.yaml:15: InferenceRoute default/r: spec.costTracking: expected a boolean (true or "
+        "false), got \"maybe\"");
+  CHECK(LoadError(BackendYaml("b") + "---\n" + route + "  costTracking: \"false\"\n") ==
+        "t.yaml:15: InferenceRoute default/r: spec.costTracking: expected a boolean (true or "
+        "false), got the string \"false\" (remove the quotes)");
+  ConfigSet config = MustLoad(BackendYaml("b") + "---\n" + route +
+                              "  costTracking: False\n  enableLogging: TRUE\n  fallback:\n"
+                              "  rateLimit: {requestsPerMinute: ~, userHeader: X-Tenant}\n");
+  const RouteSpec& spec = config.routes[0].spec;
+  CHECK_FALSE(spec.cost_tracking);
+  CHECK(spec.enable_logging);
+  REQUIRE(spec.fallback.has_value());  // present but null: all defaults
+  CHECK(spec.fallback->timeout_seconds == 30);
+  CHECK(spec.rate_limit->requests_per_minute == 0);
+  CHECK(spec.rate_limit->user_header == "x-tenant");  // stored lowercase
+}
+
+// A document with an unknown kind, a wrong apiVersion or no kind is an error.
+TEST_CASE("kinds and apiVersions") {
+  CHECK(LoadError("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n") ==
+        "t.yaml:2: kind: unknown kind \"Deployment\" (expected InferenceBackend, InferenceRoute, "
+        "Secret or List)");
+  CHECK(LoadError("apiVersion: v1\nmetadata: {name: d}\n") == "t.yaml:1: kind: required");
+  CHECK(LoadError("apiVersion: gateway.inference-gateway.io/v1beta1\nkind: InferenceBackend\n"
+                  "metadata: {name: b}\nspec: {type: kserve, kserve: {serviceName: s}}\n") ==
+        "t.yaml:1: InferenceBackend default/b: apiVersion: must be "
+        "\"gateway.inference-gateway.io/v1alpha1\" for InferenceBackend, got "
+        "\"gateway.inference-gateway.io/v1beta1\"");
+  CHECK(LoadError("apiVersion: v2\nkind: Secret\nmetadata: {name: s}\n") ==
+        "t.yaml:1: Secret default/s: apiVersion: must be \"v1\" for Secret, got \"v2\"");
+  CHECK(LoadError("- a\n- b\n") == "t.yaml:1: a manifest must be a mapping");
+  // Empty documents are skipped.
+  ConfigSet config = MustLoad("---\n---\n" + BackendYaml("b") + "---\n\n---\n");
+  CHECK(config.backends.size() == 1);
+}
+
+// A YAML syntax error is a ParseError with the file and line where yaml-cpp stopped.
+TEST_CASE("YAML syntax errors carry the line") {
+  CHECK(LoadError(std::string(kHeader) + "spec:\n  type: kserve\n  kserve: {url: [http://x}\n") ==
+        "t.yaml:7: invalid YAML: illegal flow end (column 26)");
+  CHECK(LoadError("a: b\n  c: d\n").rfind("t.yaml:2: invalid YAML: ", 0) == 0);
+}
+
+// kubectl output (kind: List, status, uid, managedFields) loads; items are read as documents.
+TEST_CASE("kind List is expanded and kubectl metadata is ignored") {
+  const std::string yaml =
+      "apiVersion: v1\n"
+      "kind: List\n"
+      "metadata:\n"
+      "  resourceVersion: \"\"\n"
+      "items:\n"
+      "- apiVersion: gateway.inference-gateway.io/v1alpha1\n"
+      "  kind: InferenceBackend\n"
+      "  metadata:\n"
+      "    name: vllm\n"
+      "    namespace: team-a\n"
+      "    uid: 0b6f1c2e-9a51-4c3e-8d5f-1f0e2d3c4b5a\n"
+      "    resourceVersion: \"4711\"\n"
+      "    generation: 3\n"
+      "    creationTimestamp: \"2025-01-01T00:00:00Z\"\n"
+      "    labels: {app: vllm}\n"
+      "    annotations: {note: hi}\n"
+      "    managedFields:\n"
+      "    - manager: kubectl\n"
+      "  spec:\n"
+      "    type: kubernetes\n"
+      "    kubernetes: {serviceName: vllm, port: 8000}\n"
+      "  status:\n"
+      "    health: Healthy\n"
+      "- apiVersion: v1\n"
+      "  kind: Secret\n"
+      "  metadata: {name: creds, namespace: team-a}\n"
+      "  stringData: {api-key: sk-1}\n";
+  ConfigSet config = MustLoad(yaml);
+  REQUIRE(config.backends.size() == 1);
+  const Backend& b = config.backends[0];
+  CHECK(b.meta.Key() == "team-a/vllm");
+  CHECK(b.meta.resource_version == "4711");
+  CHECK(b.meta.generation == 3);
+  CHECK(b.meta.labels.at("app") == "vllm");
+  CHECK(b.meta.annotations.at("note") == "hi");
+  CHECK(b.meta.source.line == 6);
+  CHECK(b.spec.kubernetes->port == 8000);
+  REQUIRE(config.secrets.size() == 1);
+  CHECK(*LookupSecretValue(config, "team-a", "creds", "api-key") == "sk-1");
+  CHECK(LookupSecretValue(config, "team-a", "creds", "other") == nullptr);
+  CHECK(LookupSecretValue(config, "default", "creds", "api-key") == nullptr);
+  CHECK(LoadError("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod}\n") ==
+        "t.yaml:4: kind: unknown kind \"Pod\" (expected InferenceBackend, InferenceRoute, Secret "
+        "or List)");
+}
+
+// JSON documents load, since JSON is YAML.
+TEST_CASE("JSON manifests load") {
+  ConfigSet config = MustLoad(
+      R"({"apiVersion": "gateway.inference-gateway.io/v1alpha1", "kind": "InferenceBackend",
+          "metadata": {"name": "j"},
+          "spec": {"type": "external", "external": {"url": "https://x/v1", "provider": "cohere"},
+                   "cost": {"inputTokenCost": 0.0005, "requestCost": "0.01"},
+                   "maxConcurrency": 7}})");
+  const Backend& b = config.backends[0];
+  CHECK(b.spec.external->provider == Provider::kCohere);
+  CHECK(b.spec.cost->input_token_cost == 500'000);
+  CHECK(b.spec.cost->request_cost == 10'000'000);
+  CHECK(b.spec.max_concurrency == 7);
+  CHECK(b.meta.source.line == 1);
+}
+
+// Enumerations list their allowed values.
+TEST_CASE("enumerations reject unknown values") {
+  CHECK(LoadError(std::string(kHeader) + "spec:\n  type: lambda\n") ==
+        "t.yaml:6: InferenceBackend default/b: spec.type: must be one of kserve, external, "
+        "kubernetes; got \"lambda\"");
+  CHECK(LoadError(std::string(kHeader) + "spec:\n  type: external\n  external:\n"
+                                         "    url: https://x\n    provider: mistral\n") ==
+        "t.yaml:9: InferenceBackend default/b: spec.external.provider: must be one of openai, "
+        "anthropic, cohere, custom; got \"mistral\"");
+  CHECK(LoadError(std::string(kHeader) + "spec:\n  kserve: {url: http://x}\n") ==
+        "t.yaml:5: InferenceBackend default/b: spec.type: required (kserve, external or "
+        "kubernetes)");
+  CHECK(LoadError(std::string(kHeader)) == "t.yaml:1: InferenceBackend default/b: spec: required");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets and client keys
+
+// `data` is base64-decoded, `stringData` wins for the same key, type and immutable are kept.
+TEST_CASE("Secret data, stringData and base64") {
+  ConfigSet config = MustLoad(
+      "apiVersion: v1\n"
+      "kind: Secret\n"
+      "metadata:\n"
+      "  name: creds\n"
+      "  annotations:\n"
+      "    kubectl.kubernetes.io/last-applied-configuration: '{\"stringData\":{\"a\":\"x\"}}'\n"
+      "type: kubernetes.io/opaque-ish\n"
+      "immutable: true\n"
+      "stringData:\n"
+      "  both: from-stringData\n"
+      "data:\n"
+      "  api-key: c2stb3BlbmFpLTEyMw==\n"
+      "  both: ZnJvbS1kYXRh\n"
+      "  wrapped: \"c2st\\nb3BlbmFpLTEyMw==\"\n"
+      "  empty: \"\"\n");
+  const Secret& s = config.secrets[0];
+  CHECK(s.type == "kubernetes.io/opaque-ish");
+  CHECK(s.immutable);
+  CHECK(s.data.at("api-key") == "sk-openai-123");
+  CHECK(s.data.at("both") == "from-stringData");
+  CHECK(s.data.at("wrapped") == "sk-openai-123");
+  CHECK(s.data.at("empty") == "");
+  CHECK(s.meta.annotations.empty());  // last-applied-configuration holds values: dropped
+  CHECK(LoadError("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  k: not*base64\n") ==
+        "t.yaml:5: Secret default/s: data[k]: invalid base64");
+  CHECK(LoadError("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  k: YQ=\n") ==
+        "t.yaml:5: Secret default/s: data[k]: invalid base64");
+  CHECK(LoadError("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n"
+                  "  k: {a: b}\n") ==
+        "t.yaml:5: Secret default/s: stringData[k]: expected a string, got a mapping");
+}
+
+// Client-key Secrets are hashed with SHA-256 (plain keys, {key}, {keySha256}); values are dropped.
+TEST_CASE("client keys are hashed and never kept") {
+  ConfigSet config = MustLoad(
+      "apiVersion: v1\n"
+      "kind: Secret\n"
+      "metadata:\n"
+      "  name: gateway-keys\n"
+      "  namespace: gw\n"
+      "  annotations:\n"
+      "    gateway.inference-gateway.io/client-keys: \"true\"\n"
+      "stringData:\n"
+      "  alice: sk-alice-secret\n"
+      "  bob: \"{key: sk-bob-secret, attributes: {X-User-Tier: premium}}\"\n"
+      "  carol:\n"
+      "    keySha256: 1D0E7AFC963EFDF084924177294D02CC02800E540BF46E7B846529396BE4EDDF\n"
+      "    attributes: {x-team: red}\n");
+  REQUIRE(config.client_keys.size() == 3);
+  const ClientKey& alice = config.client_keys[0];
+  CHECK(alice.user == "alice");
+  CHECK(alice.sha256_hex == "06cc4952899d48845127534444199c780d05a2c36eee3135b331da46db3109fa");
+  CHECK(alice.attributes.empty());
+  CHECK(alice.secret == "gw/gateway-keys");
+  const ClientKey& bob = config.client_keys[1];
+  CHECK(bob.sha256_hex == "93ced625ec77e349e5a64cfef7d57afad1d58723e706a9460fcfec8510ea8f06");
+  CHECK(bob.attributes == std::map<std::string, std::string>{{"x-user-tier", "premium"}});
+  const ClientKey& carol = config.client_keys[2];
+  CHECK(carol.sha256_hex == "1d0e7afc963efdf084924177294d02cc02800e540bf46e7b846529396be4eddf");
+  CHECK(carol.attributes.at("x-team") == "red");
+  REQUIRE(config.secrets.size() == 1);
+  CHECK(config.secrets[0].data.empty());
+
+  const std::string head =
+      "apiVersion: v1\nkind: Secret\nmetadata:\n  name: k\n  annotations:\n"
+      "    gateway.inference-gateway.io/client-keys: \"true\"\nstringData:\n";
+  CHECK(LoadError(head + "  dave: {key: a, keySha256: b}\n") ==
+        "t.yaml:8: Secret default/k: stringData[dave]: needs exactly one of key or keySha256");
+  CHECK(LoadError(head + "  dave: {keySha256: abc}\n") ==
+        "t.yaml:8: Secret default/k: stringData[dave].keySha256: must be 64 hex digits (a "
+        "SHA-256)");
+  CHECK(LoadError(head + "  dave: {key: a, atributes: {}}\n") ==
+        "t.yaml:8: Secret default/k: stringData[dave].atributes: unknown field; did you mean "
+        "\"attributes\"?");
+  CHECK(LoadError(head + "  dave: \"\"\n") ==
+        "t.yaml:8: Secret default/k: stringData[dave]: the key must not be empty");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files and directories
+
+// A directory loads its *.yaml, *.yml and *.json files in name order, skipping dot-files, other
+// extensions and subdirectories, and following ConfigMap-style symlinks into ..data.
+TEST_CASE("directory loading order, dot-files and symlinks") {
+  TempDir dir;
+  dir.Write("b.yaml", BackendYaml("from-b"));
+  dir.Write("a.yml", BackendYaml("from-a"));
+  dir.Write("c.json",
+            R"({"apiVersion": "gateway.inference-gateway.io/v1alpha1", "kind": "InferenceBackend",
+                "metadata": {"name": "from-c"},
+                "spec": {"type": "kserve", "kserve": {"serviceName": "c"}}})");
+  dir.Write(".hidden.yaml", "this: [is not loaded");
+  dir.Write("README.txt", "not yaml: [");
+  dir.Write("sub/x.yaml", "not: [loaded");
+  dir.Write("..2025_01_01/d.yaml", BackendYaml("from-d"));
+  fs::create_directory_symlink("..2025_01_01", fs::path(dir.path()) / "..data");
+  fs::create_symlink("..data/d.yaml", fs::path(dir.path()) / "d.yaml");
+
+  absl::StatusOr<ConfigSet> config = LoadConfigFromPath(dir.path());
+  INFO(config.status().ToString());
+  REQUIRE(config.ok());
+  REQUIRE(config->backends.size() == 4);
+  CHECK(config->backends[0].meta.name == "from-a");
+  CHECK(config->backends[1].meta.name == "from-b");
+  CHECK(config->backends[2].meta.name == "from-c");
+  CHECK(config->backends[3].meta.name == "from-d");
+  CHECK(config->backends[0].meta.source.file == dir.path() + "/a.yml");
+  CHECK(config->backends[3].meta.source.file == dir.path() + "/d.yaml");
+}
+
+// Errors from several files are reported together, sorted by file and then line.
+TEST_CASE("directory errors are sorted by file and line") {
+  TempDir dir;
+  dir.Write("b.yaml", BackendYaml("x") + "  priority: p\n");
+  dir.Write("a.yaml", BackendYaml("x") + "  colour: red\n  timeoutSeconds: 0\n");
+  absl::StatusOr<ConfigSet> config = LoadConfigFromPath(dir.path());
+  REQUIRE(!config.ok());
+  const std::string a = dir.path() + "/a.yaml";
+  const std::string b = dir.path() + "/b.yaml";
+  CHECK(std::string(config.status().message()) ==
+        a + ":9: InferenceBackend default/x: spec.colour: unknown field\n" + a +
+            ":10: InferenceBackend default/x: spec.timeoutSeconds: must be at least 1, got 0\n" +
+            b +
+            ":4: InferenceBackend default/x: metadata.name: duplicate InferenceBackend "
+            "\"default/x\": first defined at " +
+            a + ":4\n" + b +
+            ":9: InferenceBackend default/x: spec.priority: expected an integer, got \"p\"");
+}
+
+// A missing path, an empty directory and an unreadable (dangling) file are errors naming the path.
+TEST_CASE("path errors name the path") {
+  absl::StatusOr<ConfigSet> missing = LoadConfigFromPath("/tmp/igw-config-test-does-not-exist");
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK(std::string(missing.status().message()) ==
+        "/tmp/igw-config-test-does-not-exist: no such file or directory");
+  TempDir empty;
+  empty.Write("notes.txt", "x");
+  absl::StatusOr<ConfigSet> none = LoadConfigFromPath(empty.path());
+  CHECK(std::string(none.status().message()) ==
+        empty.path() + ": no *.yaml, *.yml or *.json files in the directory");
+  TempDir dangling;
+  fs::create_symlink("nowhere.yaml", fs::path(dangling.path()) / "gone.yaml");
+  absl::StatusOr<ConfigSet> broken = LoadConfigFromPath(dangling.path());
+  CHECK(std::string(broken.status().message())
+            .rfind(dangling.path() + "/gone.yaml: cannot read", 0) == 0);
+}
+
+// A single file path loads that file; the file name is the source in messages.
+TEST_CASE("single file loading") {
+  TempDir dir;
+  dir.Write("one.yaml", BackendYaml("only"));
+  absl::StatusOr<ConfigSet> config = LoadConfigFromPath(dir.path() + "/one.yaml");
+  REQUIRE(config.ok());
+  CHECK(config->backends[0].meta.source.file == dir.path() + "/one.yaml");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prices
+
+// Prices are exact: nine decimals at most, exponents accepted when exact, never negative.
+TEST_CASE("ParsePrice and FormatPrice edge cases") {
+  CHECK(*ParsePrice("0") == 0);
+  CHECK(*ParsePrice("0.003") == 3'000'000);
+  CHECK(*ParsePrice("0.000000001") == 1);
+  CHECK(*ParsePrice("15") == 15'000'000'000);
+  CHECK(*ParsePrice("1e-3") == 1'000'000);
+  CHECK(*ParsePrice("2.5E-6") == 2'500);
+  CHECK(*ParsePrice(".5") == 500'000'000);
+  CHECK(*ParsePrice("5.") == 5'000'000'000);
+  CHECK(*ParsePrice("0.0030000000000") == 3'000'000);  // trailing zeros beyond 9 places
+  CHECK(*ParsePrice("9223372036.854775807") == INT64_MAX);
+  CHECK(ParsePrice("0.0000000001").status().message() ==
+        "invalid price \"0.0000000001\": has more than 9 decimal places");
+  CHECK(ParsePrice("1e-10").status().message() ==
+        "invalid price \"1e-10\": has more than 9 decimal places");
+  CHECK(ParsePrice("-0.01").status().message() == "invalid price \"-0.01\": must not be negative");
+  CHECK(ParsePrice("-0").status().message() == "invalid price \"-0\": must not be negative");
+  CHECK(ParsePrice("").status().message() == "invalid price \"\": not a decimal number");
+  CHECK(ParsePrice(" 1").status().message() == "invalid price \" 1\": not a decimal number");
+  CHECK(ParsePrice("1,5").status().message() == "invalid price \"1,5\": not a decimal number");
+  CHECK(ParsePrice("0x10").ok() == false);
+  CHECK(ParsePrice("1e").ok() == false);
+  CHECK(ParsePrice("e5").ok() == false);
+  CHECK(ParsePrice(".").ok() == false);
+  CHECK(ParsePrice("9223372036.854775808").status().message() ==
+        "invalid price \"9223372036.854775808\": is too large");
+  CHECK(ParsePrice("1e99999999999").status().message() ==
+        "invalid price \"1e99999999999\": is too large");
+  CHECK(*ParsePrice("0e99999999999") == 0);
+
+  CHECK(FormatPrice(0) == "0");
+  CHECK(FormatPrice(3'000'000) == "0.003");
+  CHECK(FormatPrice(1) == "0.000000001");
+  CHECK(FormatPrice(15'000'000'000) == "15");
+  CHECK(FormatPrice(1'500'000'000) == "1.5");
+  CHECK(FormatPrice(-2'500) == "-0.0000025");
+  CHECK(FormatPrice(INT64_MIN) == "-9223372036.854775808");
+  for (PriceNanos p : {PriceNanos{0}, PriceNanos{1}, PriceNanos{30'000'000}, INT64_MAX}) {
+    CHECK(*ParsePrice(FormatPrice(p)) == p);
+  }
+}
+
+// trafficPercent takes a number with at most two decimals, stored as basis points.
+TEST_CASE("trafficPercent in basis points") {
+  const std::string head = BackendYaml("a") + "---\n" + BackendYaml("b") +
+                           "---\n"
+                           "apiVersion: gateway.inference-gateway.io/v1alpha1\n"
+                           "kind: InferenceRoute\n"
+                           "metadata: {name: r}\n"
+                           "spec:\n"
+                           "  defaultBackend: {name: a}\n"
+                           "  experiments:\n"
+                           "  - name: e\n"
+                           "    control: a\n"
+                           "    treatment: b\n";
+  CHECK(MustLoad(head + "    trafficPercent: 12.5\n")
+            .routes[0]
+            .spec.experiments[0]
+            .traffic_basis_points == 1250);
+  CHECK(MustLoad(head + "    trafficPercent: 0.01\n")
+            .routes[0]
+            .spec.experiments[0]
+            .traffic_basis_points == 1);
+  CHECK(MustLoad(head).routes[0].spec.experiments[0].traffic_basis_points == 1000);
+  CHECK(LoadError(head + "    trafficPercent: 0.001\n") ==
+        "t.yaml:28: InferenceRoute default/r: spec.experiments[0].trafficPercent: must be between "
+        "0 and 100 with at most 2 decimal places, got 0.001");
+  CHECK(LoadError(head + "    trafficPercent: 100.5\n") ==
+        "t.yaml:28: InferenceRoute default/r: spec.experiments[0].trafficPercent: must be between "
+        "0 and 100, got 100.5");
+  CHECK(LoadError(head + "    trafficPercent: ten\n") ==
+        "t.yaml:28: InferenceRoute default/r: spec.experiments[0].trafficPercent: expected a "
+        "number, got \"ten\"");
+}
+
+// ToString leaves out the parts that are unknown.
+TEST_CASE("ConfigIssue::ToString formats") {
+  ConfigIssue issue;
+  issue.message = "bad";
+  CHECK(issue.ToString() == "bad");
+  issue.field = "spec.x";
+  CHECK(issue.ToString() == "spec.x: bad");
+  issue.object = "InferenceRoute default/r";
+  issue.file = "f.yaml";
+  CHECK(issue.ToString() == "f.yaml: InferenceRoute default/r: spec.x: bad");
+  issue.line = 3;
+  CHECK(issue.ToString() == "f.yaml:3: InferenceRoute default/r: spec.x: bad");
+  CHECK(BackendTypeName(BackendType::kKubernetes) == "kubernetes");
+  CHECK(ProviderName(Provider::kAnthropic) == "anthropic");
+}
+
+}  // namespace
+}  // namespace inferencegw

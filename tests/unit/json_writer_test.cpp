@@ -1,9 +1,9 @@
-#include "json_writer.h"
+#include "inferencegw/json_writer.h"
 
 #include <catch2/catch.hpp>
 #include <simdjson.h>
 
-namespace inferencegw::internal {
+namespace inferencegw {
 namespace {
 
 // Nested containers get commas in the right places and keys are quoted.
@@ -45,4 +45,4 @@ TEST_CASE("AppendJsonDouble handles special values") {
 }
 
 }  // namespace
-}  // namespace inferencegw::internal
+}  // namespace inferencegw

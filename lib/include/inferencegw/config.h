@@ -234,7 +234,11 @@ struct Route {
 
 struct Secret {
   ObjectMeta meta;
-  std::map<std::string, std::string> data;  // decoded values (stringData and base64 data)
+  // Decoded values (stringData and base64 data). Empty for a client-key Secret: its keys are
+  // kept only as hashes, in ConfigSet::client_keys.
+  std::map<std::string, std::string> data;
+  std::string type = "Opaque";  // any string; kept so the Secret renders back as it was read
+  bool immutable = false;
 };
 
 // A Secret annotated `gateway.inference-gateway.io/client-keys: "true"` holds the gateway's
@@ -249,6 +253,8 @@ struct ClientKey {
   // Trusted request headers set for this user (e.g. {"x-user-tier": "premium"}); they replace
   // whatever the client sent under those names, so rules can match them.
   std::map<std::string, std::string> attributes;
+  // "namespace/name" of the client-key Secret that defined it; "" when built in code.
+  std::string secret;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 //
 //   absl::StatusOr<ConfigSet> config = LoadConfigFromPath("examples/demo");  // file or directory
 //   if (!config.ok()) std::cerr << config.status().message();
-//   // routes.yaml:14: spec.fallback.backends[1]: unknown backend "claude" in namespace "default"
+//   // routes.yaml:14: InferenceRoute default/chatbot-route: spec.fallback.backends[1]:
+//   //   unknown backend "claude"
 #ifndef INFERENCEGW_CONFIG_LOADER_H_
 #define INFERENCEGW_CONFIG_LOADER_H_
 
@@ -30,7 +31,7 @@ struct ConfigIssue {
   // "UnknownField", "DuplicateName", "SecretNotFound", "ParseError", ...
   std::string reason;
 
-  // "file:line: field: message" (parts that are unknown are left out).
+  // "file:line: object: field: message" (parts that are unknown are left out).
   std::string ToString() const;
 };
 
@@ -41,7 +42,9 @@ absl::StatusOr<ConfigSet> ParseManifests(std::string_view yaml, std::string_view
 
 // Checks references and cross-object rules: unknown backends in routes, duplicate names, an
 // experiment whose arms are not distinct, more than one default route, ... Missing API-key
-// Secrets are warnings (the seed's examples reference Secrets they do not define).
+// Secrets are warnings (the seed's examples reference Secrets they do not define). Also applies
+// ParseManifests' per-object rules (ranges, required fields), so configs built in code are held
+// to them too. Issues are sorted by file and line.
 std::vector<ConfigIssue> ValidateConfig(const ConfigSet& config);
 
 // ParseManifests + ValidateConfig for text. Fails with every error (not warnings), one per line.

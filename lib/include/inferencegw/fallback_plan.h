@@ -33,6 +33,7 @@ enum class FailureKind : uint8_t {
   kProtocol,     // the upstream's answer could not be understood
   kBreakerOpen,  // skipped: the circuit breaker refused (no request was sent)
   kOverloaded,   // skipped: the backend is at maxConcurrency (no request was sent)
+  kCancelled,    // the client went away; not the backend's fault (ignored by health)
 };
 std::string_view FailureKindName(FailureKind kind);  // "connect_error", "timeout", "5xx", ...
 
@@ -45,13 +46,16 @@ struct RetryPolicy {
   int retries_per_backend = 0;
   DurationNs backoff_base = Milliseconds(100);
   DurationNs backoff_max = Milliseconds(2000);
+  // Per attempt; an attempt to backend b gets min(attempt_timeout, b's timeoutSeconds).
   DurationNs attempt_timeout = Seconds(30);
   DurationNs deadline = Seconds(120);  // for all attempts together
 
-  // From a route's fallback block (absent: defaults, attempt timeout = the backend timeout) and
-  // the chain length (for the default deadline, 2 x attempt timeout x chain length).
+  // From a route's fallback block and its plan shape. Without a fallback block the attempt
+  // timeout is `max_backend_timeout_seconds` (the largest timeoutSeconds of the route's
+  // backends) and nothing is retried. The deadline is deadlineSeconds when set, else
+  // chain_length x (1 + retries) x attempt_timeout + chain_length x retries x backoff_max.
   static RetryPolicy FromConfig(const std::optional<FallbackConfig>& fallback, size_t chain_length,
-                                int backend_timeout_seconds);
+                                int max_backend_timeout_seconds);
 
   // Whether a failure of this kind moves on (to a retry or the next backend). kBreakerOpen and
   // kOverloaded always move on, kStatus4xx and kProtocol never do.
@@ -66,7 +70,7 @@ struct RetryPolicy {
 // The distinct backends one request may try, in order: the primary, then the fallback chain.
 struct AttemptPlan {
   static constexpr size_t kMaxBackends = 16;
-  absl::InlinedVector<BackendIndex, 8> backends;
+  absl::InlinedVector<BackendIndex, kMaxBackends> backends;  // inline: Decide never allocates
   // True when no backend of the plan was available, so all are listed in their configured order
   // ("panic mode": health data may be stale, and trying beats answering 503 outright).
   bool panic = false;

@@ -78,7 +78,17 @@ class BackendHealth {
   BackendHealthSnapshot Snapshot(TimeNs now) const;
 
  private:
+  // Everything below `mu_` is guarded by it; `available_from_` is written under it and read
+  // without it.
+  void ApplyPolicyLocked(const BackendSpec& spec);
   void MaybeOpenLocked(TimeNs now);
+  void OpenLocked(TimeNs now);
+  void CloseLocked();
+  void RecordWindowLocked(bool failed, TimeNs now);
+  void WindowTotalsLocked(TimeNs now, uint32_t* requests, uint32_t* failures) const;
+  void ResetWindowLocked();
+  TimeNs AvailableFromLocked() const;
+  void RefreshAvailabilityLocked();
 
   const std::string key_;
   mutable std::mutex mu_;
@@ -96,7 +106,8 @@ class BackendHealth {
   BreakerState breaker_ = BreakerState::kClosed;
   TimeNs open_until_ = 0;
   DurationNs current_open_ = 0;
-  int half_open_in_flight_ = 0;
+  int half_open_in_flight_ = 0;  // probes admitted in this half-open period, still running
+  int stale_in_flight_ = 0;      // requests admitted before this half-open period, still running
   int consecutive_failures_ = 0;
   // Sliding window: kWindowSlots slots of window_seconds / kWindowSlots each.
   static constexpr int kWindowSlots = 10;
@@ -105,16 +116,19 @@ class BackendHealth {
     uint32_t requests = 0;
     uint32_t failures = 0;
   };
+  DurationNs slot_length_ = 1;
   Slot slots_[kWindowSlots];
   // Counters.
   int in_flight_ = 0;
   uint64_t total_requests_ = 0;
   uint64_t total_failures_ = 0;
+  uint64_t latency_samples_ = 0;
   double latency_ewma_ms_ = 0;
-  // Lock-free fast path for IsAvailable: false while open/unhealthy/full (refreshed under mu_).
-  std::atomic<TimeNs> unavailable_until_{0};
-  std::atomic<bool> unhealthy_{false};
-  std::atomic<bool> full_{false};
+  // Lock-free fast path for IsAvailable: the first time at which the backend is available,
+  // given the state at the last change (INT64_MAX while unhealthy, full or out of probe slots;
+  // open_until_ while open; INT64_MIN otherwise). On its own cache line: routers on every
+  // thread read it while the owner of `mu_` writes the fields above.
+  alignas(64) std::atomic<TimeNs> available_from_;
 };
 
 // Thread-safe. Owns BackendHealth objects by key; compiled RouteTables hold shared_ptrs to them.

@@ -69,6 +69,7 @@ class MetricFamily {
   MetricFamily(std::string name, std::string help, MetricType type,
                std::vector<std::string> label_names, size_t max_series,
                std::vector<double> histogram_bounds);
+  ~MetricFamily();  // frees the lookup table (index_)
 
   const std::string& name() const { return name_; }
   MetricType type() const { return type_; }

@@ -33,8 +33,10 @@ class SseParser {
   // Ends the stream: an event still pending (no trailing blank line) is delivered.
   void Finish(Callback on_event);
 
-  // Bytes held for an incomplete event.
-  size_t buffered() const { return buffer_.size() - consumed_; }
+  // Bytes held for an incomplete event (its partial last line and the fields read so far).
+  size_t buffered() const {
+    return buffer_.size() - consumed_ + event_.size() + data_.size() + id_.size();
+  }
 
  private:
   void DispatchLine(std::string_view line, Callback on_event);

@@ -45,6 +45,13 @@
 
 namespace inferencegw {
 
+// A Status's message as a std::string_view (absl::Status::message() returns absl::string_view,
+// which on Debian 12 is not std::string_view). Valid while `status` lives.
+inline std::string_view StatusMessage(const absl::Status& status) {
+  const auto message = status.message();
+  return std::string_view(message.data(), message.size());
+}
+
 // The HTTP status a frontend answers with for a failed Status (200 for OK).
 int HttpStatusFor(const absl::Status& status);
 

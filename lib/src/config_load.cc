@@ -1,0 +1,103 @@
+// LoadConfigFromPath: one manifest file, or every manifest file directly inside a directory.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "config_internal.h"
+#include "fmt/format.h"
+#include "inferencegw/config_loader.h"
+
+namespace inferencegw {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsManifestName(const std::string& name) {
+  if (name.empty() || name.front() == '.') return false;
+  for (std::string_view ext : {".yaml", ".yml", ".json"}) {
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return absl::InvalidArgumentError(fmt::format("{}: cannot read", path));
+  }
+  return text.str();
+}
+
+// The manifest files of a directory, sorted by name (symlinks followed).
+absl::StatusOr<std::vector<std::string>> ListManifests(const std::string& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(fmt::format("{}: cannot list: {}", dir, ec.message()));
+  }
+  std::vector<std::string> names;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!IsManifestName(name)) continue;
+    const fs::file_status status = fs::status(it->path(), ec);  // follows symlinks
+    if (ec) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: cannot read: {}", it->path().string(), ec.message()));
+    }
+    if (fs::is_directory(status)) continue;
+    names.push_back(name);
+  }
+  if (ec) {
+    return absl::InvalidArgumentError(fmt::format("{}: cannot list: {}", dir, ec.message()));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+absl::StatusOr<ConfigSet> LoadConfigFromPath(const std::string& path) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    return absl::NotFoundError(fmt::format("{}: no such file or directory", path));
+  }
+  std::vector<std::string> files;
+  if (fs::is_directory(status)) {
+    absl::StatusOr<std::vector<std::string>> names = ListManifests(path);
+    if (!names.ok()) return names.status();
+    if (names->empty()) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: no *.yaml, *.yml or *.json files in the directory", path));
+    }
+    for (const std::string& name : *names) files.push_back((fs::path(path) / name).string());
+  } else {
+    files.push_back(path);
+  }
+  ConfigSet config;
+  std::vector<ConfigIssue> issues;
+  for (const std::string& file : files) {
+    absl::StatusOr<std::string> text = ReadFile(file);
+    if (!text.ok()) return text.status();
+    internal::ParseManifestsInto(*text, file, &config, &issues);
+  }
+  internal::CheckReferences(config, &issues);
+  absl::Status result = internal::IssuesToStatus(std::move(issues));
+  if (!result.ok()) return result;
+  return config;
+}
+
+}  // namespace inferencegw

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs everything inferencegw needs on Debian 12 (bookworm), from Debian's packages and the
+# npm registry only. Safe to run again. Run as root, or with sudo available.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+PACKAGES=(
+  # build
+  g++ meson ninja-build pkg-config
+  # library dependencies
+  libabsl-dev libsimdjson-dev libfmt-dev libyaml-cpp-dev libre2-dev libssl-dev
+  # frontends: upstream HTTP (libcurl), inbound HTTP (Boost.Beast), the mock server (libevent)
+  libcurl4-openssl-dev libboost-dev libevent-dev
+  # Python module
+  python3-dev pybind11-dev python3-numpy python3-matplotlib
+  # tests and benchmarks
+  catch2 libbenchmark-dev python3-pytest python3-yaml prometheus wrk nginx-light curl ca-certificates
+)
+# Node.js for the test with the official `openai` npm client: the machine's own when present
+# (it may come from NodeSource, which bundles npm), else Debian's.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian's nginx package starts a server on port 80 where a service manager runs; the load
+# benchmark starts its own nginx and needs none running.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+  $SUDO systemctl stop nginx || true
+fi
+
+# The official `openai` client for the end-to-end test with a real client (npm registry).
+if [ -f tests/e2e/node/package.json ] && [ ! -d tests/e2e/node/node_modules/openai ]; then
+  (cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+echo "dependencies ready"
