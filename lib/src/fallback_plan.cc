@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "civil_time_internal.h"
 #include "inferencegw/stable_hash.h"
 
 namespace inferencegw {
@@ -55,17 +56,6 @@ bool ParseDecimal(std::string_view s, int64_t unit_nanos, DurationNs* out) {
   return true;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 bool ParseFixedDigits(std::string_view s, size_t pos, size_t n, int64_t* out) {
   int64_t v = 0;
@@ -82,7 +72,6 @@ bool ParseImfFixdate(std::string_view s, int64_t* unix_seconds) {
   static constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
   static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  static constexpr int kMonthDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   // 0123456789012345678901234567 8
   // Sun, 06 Nov 1994 08:49:37 GMT
   if (s.size() != 29) return false;
@@ -102,9 +91,9 @@ bool ParseImfFixdate(std::string_view s, int64_t* unix_seconds) {
       !ParseFixedDigits(s, 23, 2, &second)) {
     return false;
   }
-  const int64_t month_days = kMonthDays[month - 1] + (month == 2 && IsLeap(year) ? 1 : 0);
+  const int64_t month_days = internal::DaysInMonth(year, month);
   if (day < 1 || day > month_days || hour > 23 || minute > 59 || second > 60) return false;
-  *unix_seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+  *unix_seconds = internal::DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "civil_time_internal.h"
 #include "inferencegw/fallback_plan.h"
 #include "inferencegw/route_table.h"
 
@@ -68,15 +69,6 @@ bool ConsumeChar(std::string_view* s, std::string_view allowed) {
   return true;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
 
 }  // namespace
 
@@ -158,7 +150,8 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
       !ConsumeChar(&s, ":") || !ConsumeDigits(&s, 2, &second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+  if (month < 1 || month > 12 || day < 1 || day > internal::DaysInMonth(year, month) || hour > 23 ||
+      minute > 59 || second > 60) {
     return std::nullopt;
   }
   int64_t nanos = 0;
@@ -187,7 +180,7 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
   }
   if (!s.empty()) return std::nullopt;
   const int64_t seconds =
-      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+      internal::DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
   return seconds * kNanosPerSecond + nanos;
 }
 
