@@ -12,8 +12,6 @@
 namespace inferencegw::internal {
 namespace {
 
-absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
-
 // The text of a string or of the text blocks of an array, joined with `separator`.
 std::string JoinText(dom::element content, std::string_view separator) {
   if (content.type() == dom::element_type::STRING) return std::string(AsString(content));

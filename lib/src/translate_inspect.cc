@@ -15,8 +15,7 @@ namespace inferencegw {
 namespace {
 
 namespace od = simdjson::ondemand;
-
-absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
+using internal::Invalid;
 
 absl::Status BadJson(simdjson::error_code error) {
   if (error == simdjson::INCORRECT_TYPE) return Invalid("Request body must be a JSON object.");

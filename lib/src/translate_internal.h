@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "inferencegw/translate.h"
@@ -50,6 +51,17 @@ inline bool Lookup(dom::object object, std::string_view key, dom::element* out) 
 }
 // The string value of `key`, or "" when absent or not a string.
 std::string_view StringField(dom::object object, std::string_view key);
+
+// InvalidArgument with `message`: every translation error is one.
+inline absl::Status Invalid(std::string message) {
+  return absl::InvalidArgumentError(std::move(message));
+}
+
+// Calls `fn(index, function)` for the `function` object of each OpenAI tool in `tools`, in
+// order, stopping at the first error it returns. A tool that is not a function tool is
+// InvalidArgument "tools[i]: only function tools can be sent to <provider> backends".
+absl::Status ForEachFunctionTool(dom::array tools, std::string_view provider,
+                                 absl::FunctionRef<absl::Status(size_t, dom::object)> fn);
 // The string `e`, or "" when it is not a string.
 std::string_view AsString(dom::element e);
 bool IsNull(dom::element e);

@@ -304,4 +304,22 @@ std::string_view AnthropicClientErrorType(std::string_view t) {
   return "api_error";
 }
 
+absl::Status ForEachFunctionTool(dom::array tools, std::string_view provider,
+                                 absl::FunctionRef<absl::Status(size_t, dom::object)> fn) {
+  size_t i = 0;
+  for (dom::element tool : tools) {
+    dom::object t, function;
+    dom::element f;
+    if (tool.get_object().get(t) != simdjson::SUCCESS ||
+        (!StringField(t, "type").empty() && StringField(t, "type") != "function") ||
+        !Lookup(t, "function", &f) || f.get_object().get(function) != simdjson::SUCCESS) {
+      return Invalid(
+          fmt::format("tools[{}]: only function tools can be sent to {} backends", i, provider));
+    }
+    if (absl::Status status = fn(i, function); !status.ok()) return status;
+    ++i;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace inferencegw::internal

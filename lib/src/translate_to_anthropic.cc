@@ -12,8 +12,6 @@
 namespace inferencegw::internal {
 namespace {
 
-absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
-
 bool IsBlank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
@@ -301,34 +299,26 @@ absl::Status WriteToolChoice(JsonWriter& w, dom::element* choice, bool parallel_
 
 absl::Status WriteTools(JsonWriter& w, dom::array tools) {
   w.Key("tools").BeginArray();
-  size_t i = 0;
-  for (dom::element tool : tools) {
-    dom::object t, function;
-    dom::element f;
-    if (tool.get_object().get(t) != simdjson::SUCCESS ||
-        (!StringField(t, "type").empty() && StringField(t, "type") != "function") ||
-        !Lookup(t, "function", &f) || f.get_object().get(function) != simdjson::SUCCESS) {
-      return Invalid(
-          fmt::format("tools[{}]: only function tools can be sent to Anthropic backends", i));
-    }
-    const std::string_view name = StringField(function, "name");
-    if (name.empty()) return Invalid(fmt::format("tools[{}]: function without a name", i));
-    w.BeginObject().Key("name").String(name);
-    dom::element description, parameters;
-    if (Lookup(function, "description", &description) && !IsNull(description)) {
-      WriteElement(w.Key("description"), description);
-    }
-    w.Key("input_schema");
-    if (Lookup(function, "parameters", &parameters) && !IsNull(parameters)) {
-      WriteElement(w, parameters);
-    } else {
-      w.Raw(R"({"type":"object","properties":{}})");
-    }
-    w.EndObject();
-    ++i;
-  }
+  absl::Status status =
+      ForEachFunctionTool(tools, "Anthropic", [&w](size_t i, dom::object function) {
+        const std::string_view name = StringField(function, "name");
+        if (name.empty()) return Invalid(fmt::format("tools[{}]: function without a name", i));
+        w.BeginObject().Key("name").String(name);
+        dom::element description, parameters;
+        if (Lookup(function, "description", &description) && !IsNull(description)) {
+          WriteElement(w.Key("description"), description);
+        }
+        w.Key("input_schema");
+        if (Lookup(function, "parameters", &parameters) && !IsNull(parameters)) {
+          WriteElement(w, parameters);
+        } else {
+          w.Raw(R"({"type":"object","properties":{}})");
+        }
+        w.EndObject();
+        return absl::OkStatus();
+      });
   w.EndArray();
-  return absl::OkStatus();
+  return status;
 }
 
 }  // namespace

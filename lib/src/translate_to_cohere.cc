@@ -12,8 +12,6 @@
 namespace inferencegw::internal {
 namespace {
 
-absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
-
 // The message's `content`: a string, or text (and, with `allow_images`, image_url) parts.
 // Writes nothing when the message has no content (or, with `skip_empty`, an empty string).
 absl::Status WriteContent(JsonWriter& w, dom::object message, bool allow_images, bool skip_empty,
@@ -120,16 +118,7 @@ absl::Status WriteMessages(JsonWriter& w, dom::array list) {
 
 absl::Status WriteTools(JsonWriter& w, dom::array tools) {
   w.Key("tools").BeginArray();
-  size_t i = 0;
-  for (dom::element tool : tools) {
-    dom::object t, function;
-    dom::element f;
-    if (tool.get_object().get(t) != simdjson::SUCCESS ||
-        (!StringField(t, "type").empty() && StringField(t, "type") != "function") ||
-        !Lookup(t, "function", &f) || f.get_object().get(function) != simdjson::SUCCESS) {
-      return Invalid(
-          fmt::format("tools[{}]: only function tools can be sent to Cohere backends", i));
-    }
+  absl::Status status = ForEachFunctionTool(tools, "Cohere", [&w](size_t, dom::object function) {
     w.BeginObject().Key("type").String("function").Key("function").BeginObject();
     for (dom::key_value_pair field : function) {
       if (field.key == "name" || field.key == "description" || field.key == "parameters") {
@@ -137,10 +126,10 @@ absl::Status WriteTools(JsonWriter& w, dom::array tools) {
       }
     }
     w.EndObject().EndObject();
-    ++i;
-  }
+    return absl::OkStatus();
+  });
   w.EndArray();
-  return absl::OkStatus();
+  return status;
 }
 
 void WriteResponseFormat(JsonWriter& w, dom::object format) {
