@@ -1,0 +1,170 @@
+// inferencegw-proxy: the OpenAI-compatible inference gateway. See --help.
+#include <curl/curl.h>
+
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "fmt/format.h"
+#include "inferencegw/config_loader.h"
+#include "proxy_server.h"
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: inferencegw-proxy --config PATH [options]
+
+An OpenAI-compatible inference gateway: routes each request to a backend (vLLM, Ollama, KServe,
+OpenAI, Anthropic, Cohere) by the rules of InferenceRoute/InferenceBackend manifests, with
+fallback, A/B experiments, rate limits, cost tracking, health checks and Prometheus metrics.
+
+  --config PATH            manifest file, or a directory of *.yaml/*.yml/*.json manifests
+                           (required). Reloaded on change and on SIGHUP.
+  --listen HOST:PORT       client API and /healthz /readyz /metrics (default 0.0.0.0:8080;
+                           port 0 picks a free port, printed in the "listening" log line)
+  --admin-listen HOST:PORT /admin/* endpoints (default 127.0.0.1:9090)
+  --threads N              event-loop worker threads (default: one per core)
+  --max-body-bytes N       largest request body accepted; larger gets 413 (default 16777216)
+  --max-header-bytes N     largest request header block; larger gets 431 (default 65536)
+  --idle-timeout S         close keep-alive connections idle this long (default 75)
+  --request-timeout S      a request must arrive completely within S seconds of its first
+                           byte, else 408 (default 60)
+  --write-timeout S        a client must accept each write within S seconds (default 60)
+  --drain-timeout S        on SIGTERM, wait this long for in-flight requests (default 30)
+  --connect-timeout-ms N   upstream connect timeout (default 5000)
+  --config-poll-ms N       fallback config poll interval (default 2000)
+  --no-access-log          do not write one JSON line per request to stdout
+  --check                  load and validate the config, print warnings and errors, exit
+  --version                print the version
+  --help                   this text
+
+Signals: SIGHUP reloads the config; SIGTERM/SIGINT stop accepting, drain and exit 0.
+Exit status: 0 after a clean stop, 1 when the config is invalid, 2 for bad flags.
+)";
+
+bool ParseHostPort(std::string_view text, std::string* host, uint16_t* port) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view h = text.substr(0, colon);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  const std::string_view p = text.substr(colon + 1);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (ec != std::errc() || end != p.data() + p.size() || value > 65535 || h.empty()) return false;
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+bool ParseNumber(std::string_view text, long long min, long long* out) {
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min) return false;
+  *out = value;
+  return true;
+}
+
+int Usage(const std::string& error) {
+  std::cerr << "inferencegw-proxy: " << error << "\n(see --help)\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  inferencegw::proxy::ProxyOptions options;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    auto value = [&](std::string_view* out) {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    std::string_view v;
+    long long n = 0;
+    if (arg == "--help" || arg == "-h") {
+      std::cout << kUsage;
+      return 0;
+    } else if (arg == "--version") {
+      std::cout << "inferencegw-proxy 0.1.0\n";
+      return 0;
+    } else if (arg == "--check") {
+      check_only = true;
+    } else if (arg == "--no-access-log") {
+      options.access_log = false;
+    } else if (arg == "--config") {
+      if (!value(&v)) return Usage("--config needs a path");
+      options.config_path = std::string(v);
+    } else if (arg == "--listen") {
+      if (!value(&v) || !ParseHostPort(v, &options.listen_host, &options.listen_port)) {
+        return Usage("--listen needs HOST:PORT");
+      }
+    } else if (arg == "--admin-listen") {
+      if (!value(&v) || !ParseHostPort(v, &options.admin_host, &options.admin_port)) {
+        return Usage("--admin-listen needs HOST:PORT");
+      }
+    } else if (arg == "--threads") {
+      if (!value(&v) || !ParseNumber(v, 1, &n) || n > 256) return Usage("--threads needs 1..256");
+      options.threads = static_cast<int>(n);
+    } else if (arg == "--max-body-bytes") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--max-body-bytes needs a number");
+      options.limits.max_body_bytes = static_cast<size_t>(n);
+    } else if (arg == "--max-header-bytes") {
+      if (!value(&v) || !ParseNumber(v, 1024, &n)) return Usage("--max-header-bytes needs >= 1024");
+      options.limits.max_header_bytes = static_cast<size_t>(n);
+    } else if (arg == "--idle-timeout") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--idle-timeout needs seconds");
+      options.limits.idle_timeout = std::chrono::seconds(n);
+    } else if (arg == "--request-timeout") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--request-timeout needs seconds");
+      options.limits.request_timeout = std::chrono::seconds(n);
+    } else if (arg == "--write-timeout") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--write-timeout needs seconds");
+      options.limits.write_timeout = std::chrono::seconds(n);
+    } else if (arg == "--drain-timeout") {
+      if (!value(&v) || !ParseNumber(v, 0, &n)) return Usage("--drain-timeout needs seconds");
+      options.drain_timeout = std::chrono::seconds(n);
+    } else if (arg == "--connect-timeout-ms") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--connect-timeout-ms needs ms");
+      options.connect_timeout = std::chrono::milliseconds(n);
+    } else if (arg == "--config-poll-ms") {
+      if (!value(&v) || !ParseNumber(v, 10, &n)) return Usage("--config-poll-ms needs >= 10");
+      options.config_poll = std::chrono::milliseconds(n);
+    } else {
+      return Usage(fmt::format("unknown flag {}", arg));
+    }
+  }
+  if (options.config_path.empty()) return Usage("--config is required");
+
+  if (check_only) {
+    absl::StatusOr<inferencegw::ConfigSet> config =
+        inferencegw::LoadConfigFromPath(options.config_path);
+    if (!config.ok()) {
+      std::cerr << config.status().message() << "\n";
+      return 1;
+    }
+    for (const auto& issue : inferencegw::ConfigWarnings(*config)) {
+      std::cerr << "warning: " << issue.ToString() << "\n";
+    }
+    std::cout << fmt::format("{}: {} backends, {} routes: ok\n", options.config_path,
+                             config->backends.size(), config->routes.size());
+    return 0;
+  }
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  auto server = inferencegw::proxy::ProxyServer::Create(options);
+  if (!server.ok()) {
+    std::cerr << "inferencegw-proxy: " << server.status().message() << "\n";
+    return server.status().code() == absl::StatusCode::kInvalidArgument ||
+                   server.status().code() == absl::StatusCode::kNotFound
+               ? 1
+               : 3;
+  }
+  const int code = (*server)->Run();
+  server->reset();
+  curl_global_cleanup();
+  return code;
+}

@@ -1,0 +1,691 @@
+#include "proxy_exchange.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "fmt/format.h"
+#include "inferencegw/client_auth.h"
+#include "inferencegw/provider.h"
+#include "inferencegw/sse.h"
+#include "inferencegw/status.h"
+#include "worker.h"
+
+namespace inferencegw::proxy {
+
+namespace {
+
+constexpr size_t kMaxErrorBodyBytes = 64 * 1024;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
+                        s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+// The model a KServe path names: /v1/models/NAME:predict, /v2/models/NAME[/versions/V]/infer.
+std::string_view KServeModel(std::string_view path) {
+  constexpr std::string_view kV1 = "/v1/models/";
+  constexpr std::string_view kV2 = "/v2/models/";
+  if (path.substr(0, kV1.size()) == kV1) {
+    path.remove_prefix(kV1.size());
+    return path.substr(0, path.rfind(':'));
+  }
+  if (path.substr(0, kV2.size()) == kV2) {
+    path.remove_prefix(kV2.size());
+    return path.substr(0, path.find('/'));
+  }
+  return {};
+}
+
+FailureKind FailureForCurl(CURLcode code) {
+  switch (code) {
+    case CURLE_OK: return FailureKind::kNone;
+    case CURLE_OPERATION_TIMEDOUT: return FailureKind::kTimeout;
+    case CURLE_WRITE_ERROR: return FailureKind::kProtocol;  // we refused an oversized body
+    default: return FailureKind::kConnect;
+  }
+}
+
+// A valid request id echoes safely into logs and headers.
+bool SaneRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
+  });
+}
+
+}  // namespace
+
+ProxyExchange::ProxyExchange(Worker& worker, std::shared_ptr<HttpSession> session,
+                             Request&& request, ClientApi api)
+    : worker_(worker),
+      session_(std::move(session)),
+      request_(std::move(request)),
+      api_(api),
+      timer_(worker.io()) {
+  started_ = Now();
+  started_unix_nanos_ = worker_.gateway().clock().UnixNanos();
+  worker_.ExchangeStarted();
+}
+
+ProxyExchange::~ProxyExchange() {
+  ReleaseTransfer();
+  if (!finished_) worker_.ExchangeEnded();
+}
+
+TimeNs ProxyExchange::Now() const { return worker_.gateway().clock().Now(); }
+
+void ProxyExchange::Start() {
+  const std::string_view target = request_.target();
+  path_ = std::string(target.substr(0, target.find('?')));
+  auto id = request_.find("x-request-id");
+  if (worker_.options().trust_request_id && id != request_.end() && SaneRequestId(id->value())) {
+    request_id_ = std::string(id->value());
+  } else {
+    request_id_ = worker_.NextRequestId();
+  }
+
+  absl::StatusOr<RequestFacts> facts = InspectRequest(api_, request_.body());
+  if (!facts.ok()) {
+    Reject(400, StatusMessage(facts.status()), "invalid_request_error");
+    return;
+  }
+  facts_ = *std::move(facts);
+  if (api_ == ClientApi::kKServeV1 || api_ == ClientApi::kKServeV2) {
+    facts_.model = std::string(KServeModel(path_));
+  }
+  if (!Authenticate()) return;
+
+  RequestView view;
+  view.method = request_.method_string();
+  view.path = path_;
+  view.headers = headers_;
+  view.model = facts_.model;
+  view.authenticated = authenticated_;
+  view.authenticated_user = user_;
+  exchange_.emplace(worker_.gateway(), worker_.NextEntropy(), started_);
+  const int64_t estimate = facts_.estimated_prompt_tokens + std::max<int64_t>(0, facts_.max_tokens);
+  switch (exchange_->Begin(view, estimate)) {
+    case BeginStatus::kOk:
+      break;
+    case BeginStatus::kUnknownRoute: {
+      auto header = request_.find(std::string(kRouteHeader));
+      Reject(404,
+             fmt::format("no route named \"{}\"",
+                         header == request_.end() ? std::string_view() : header->value()),
+             "route_not_found");
+      return;
+    }
+    case BeginStatus::kNoRoute:
+      Reject(404, fmt::format("no route serves model \"{}\"", facts_.model), "model_not_found");
+      return;
+    case BeginStatus::kNoBackend:
+      Reject(404,
+             fmt::format("route {} has no rule matching this request and no default backend",
+                         exchange_->route()->key),
+             "no_backend");
+      return;
+    case BeginStatus::kRateLimited: {
+      HeaderList extra;
+      AppendRateLimitHeaders(*exchange_->route(), exchange_->admission(), &extra);
+      ReplyJson(429, RateLimitedErrorBody(api_, exchange_->admission()), extra);
+      FinishInfo info;
+      info.client_status = 429;
+      const ExchangeResult& result = exchange_->Finish(info, Now());
+      Complete(429, &result, "rate_limited");
+      return;
+    }
+  }
+  log_bodies_ = exchange_->route()->enable_logging;
+  std::weak_ptr<ProxyExchange> weak = weak_from_this();
+  session_->WatchForClientGone([weak] {
+    if (auto self = weak.lock()) self->OnClientGone();
+  });
+  NextAttempt();
+}
+
+bool ProxyExchange::Authenticate() {
+  std::shared_ptr<const ClientAuthenticator> auth = worker_.gateway().authenticator();
+  if (auth->enabled()) {
+    std::string_view presented;
+    auto authorization = request_.find(http::field::authorization);
+    if (authorization != request_.end()) presented = BearerToken(authorization->value());
+    if (presented.empty()) {
+      auto api_key = request_.find("x-api-key");
+      if (api_key != request_.end()) presented = Trim(api_key->value());
+    }
+    const ClientKey* key = auth->Authenticate(presented);
+    if (key == nullptr) {
+      Reject(401,
+             presented.empty() ? "missing gateway API key (Authorization: Bearer <key>)"
+                               : "invalid gateway API key",
+             "invalid_api_key");
+      return false;
+    }
+    authenticated_ = true;
+    user_ = key->user;
+    for (const auto& [name, value] : key->attributes) trusted_headers_.emplace_back(Lower(name), value);
+  }
+  // The router sees the client's headers, minus those an authenticated identity overrides.
+  headers_.reserve(16);
+  for (const auto& field : request_) {
+    const std::string_view name = field.name_string();
+    if (auth->enabled()) {
+      const auto& overridden = auth->attribute_headers();
+      if (std::any_of(overridden.begin(), overridden.end(),
+                      [&](const std::string& h) { return IEquals(h, name); })) {
+        continue;
+      }
+    }
+    headers_.push_back({name, field.value()});
+  }
+  for (const auto& [name, value] : trusted_headers_) headers_.push_back({name, value});
+  return true;
+}
+
+void ProxyExchange::Reject(int status, std::string_view message, std::string_view code,
+                           const HeaderList& extra) {
+  ReplyJson(status, ErrorJsonFor(api_, status, message, code), extra);
+  const ExchangeResult* result = nullptr;
+  if (exchange_.has_value() && !exchange_->finished()) {
+    FinishInfo info;
+    info.client_status = status;
+    result = &exchange_->Finish(info, Now());
+  }
+  Complete(status, result, code);
+}
+
+HeaderList ProxyExchange::ResponseHeaders(const ExchangeResult* result) const {
+  HeaderList headers;
+  headers.emplace_back("x-request-id", request_id_);
+  if (exchange_.has_value() && exchange_->route() != nullptr) {
+    AppendDecisionHeaders(*exchange_, result, &headers);
+    AppendRateLimitHeaders(*exchange_->route(), exchange_->admission(), &headers);
+  }
+  return headers;
+}
+
+void ProxyExchange::ReplyJson(int status, std::string body, const HeaderList& extra) {
+  Response response(static_cast<http::status>(status), request_.version());
+  response.set(http::field::content_type, "application/json");
+  response.set("x-request-id", request_id_);
+  for (const auto& [name, value] : extra) response.set(name, value);
+  response.body() = std::move(body);
+  session_->Reply(std::move(response));
+}
+
+void ProxyExchange::NextAttempt() {
+  attempt_ = exchange_->NextAttempt(Now());
+  if (!attempt_.has_value()) {
+    const int status = exchange_->ExhaustedHttpStatus();
+    HeaderList headers = ResponseHeaders(nullptr);
+    ReplyJson(status, ExhaustedErrorBody(*exchange_, api_, status), headers);
+    FinishInfo info;
+    info.client_status = status;
+    const ExchangeResult& result = exchange_->Finish(info, Now());
+    Complete(status, &result, "all_attempts_failed");
+    return;
+  }
+  if (attempt_->delay > 0) {
+    timer_.expires_after(std::chrono::nanoseconds(attempt_->delay));
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec && !self->finished_) self->SendAttempt();
+    });
+    return;
+  }
+  SendAttempt();
+}
+
+bool ProxyExchange::PrepareUpstreamBody(const CompiledBackend& backend) {
+  if ((api_ == ClientApi::kKServeV1 || api_ == ClientApi::kKServeV2) &&
+      backend.type == BackendType::kExternal) {
+    // An external provider has no KServe inference protocol: never send it (with its API key)
+    // a request it cannot serve.
+    exchange_->AttemptFailed(FailureKind::kCancelled, 0, 0, Now());
+    Reject(400,
+           fmt::format("the KServe inference protocol needs a kserve or kubernetes backend; "
+                       "{} is an external provider",
+                       backend.key),
+           "unsupported_for_backend");
+    return false;
+  }
+  std::string key = fmt::format("{}|{}", WireFormatName(backend.format), backend.model);
+  if (key == upstream_key_) return true;
+  TranslateOptions options;
+  options.model_override = backend.model;
+  absl::StatusOr<UpstreamRequestBody> body =
+      BuildUpstreamBody(api_, request_.body(), facts_, backend.format, options);
+  if (!body.ok()) {
+    // The request cannot be expressed for this backend: a problem with the request (or the
+    // route's choice of backend), not with the backend.
+    exchange_->AttemptFailed(FailureKind::kCancelled, 0, 0, Now());
+    Reject(400, fmt::format("{} (backend {})", StatusMessage(body.status()), backend.key),
+           "unsupported_for_backend");
+    return false;
+  }
+  upstream_ = *std::move(body);
+  upstream_key_ = std::move(key);
+  return true;
+}
+
+void ProxyExchange::SendAttempt() {
+  const CompiledBackend& backend = *attempt_->target;
+  if (!PrepareUpstreamBody(backend)) return;
+
+  const bool kserve = api_ == ClientApi::kKServeV1 || api_ == ClientApi::kKServeV2;
+  const BackendEndpoint endpoint = EndpointOf(backend);
+  UpstreamTarget target = kserve ? BuildPassthroughTarget(endpoint, request_.target())
+                                 : BuildUpstreamTarget(endpoint, upstream_.path, upstream_.stream);
+  mode_ = Mode::kHeaders;
+  upstream_status_ = 0;
+  upstream_headers_.clear();
+  content_type_.clear();
+  body_.clear();
+  body_overflow_ = false;
+  translator_.reset();
+
+  easy_ = worker_.curl().AcquireEasy();
+  curl_easy_setopt(easy_, CURLOPT_URL, target.url.c_str());
+  curl_easy_setopt(easy_, CURLOPT_POST, 1L);
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, upstream_.body.data());
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upstream_.body.size()));
+  curl_headers_ = nullptr;
+  for (const auto& [name, value] : target.headers) {
+    curl_headers_ = curl_slist_append(curl_headers_, fmt::format("{}: {}", name, value).c_str());
+  }
+  for (const auto& field : request_) {
+    const std::string lower = Lower(field.name_string());
+    // x-request-id is set below, once: the client's value when it is sane, else ours.
+    if (lower != "x-request-id" && ForwardClientHeader(backend.format, lower)) {
+      curl_headers_ = curl_slist_append(
+          curl_headers_, fmt::format("{}: {}", field.name_string(), field.value()).c_str());
+    }
+  }
+  curl_headers_ = curl_slist_append(curl_headers_, fmt::format("x-request-id: {}", request_id_).c_str());
+  curl_headers_ = curl_slist_append(curl_headers_, "Expect:");
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, curl_headers_);
+  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &ProxyExchange::OnHeaderLine);
+  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &ProxyExchange::OnBodyData);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
+  const long timeout_ms = static_cast<long>(std::max<DurationNs>(1, attempt_->timeout / kNanosPerMilli));
+  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
+                   std::min<long>(timeout_ms, static_cast<long>(worker_.options().connect_timeout.count())));
+  if (target.url.rfind("https://", 0) == 0) {
+    curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+  } else {
+    curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  }
+  if (upstream_.stream) {
+    // The attempt timeout bounds the wait for the first byte; after that the backend's timeout
+    // bounds silence between chunks (ArmIdleTimer), so a long generation is not cut while it
+    // flows. (curl's LOW_SPEED_* options cannot do this: they average the speed over seconds,
+    // so one early burst hides a long silence.)
+    timer_.expires_after(std::chrono::nanoseconds(attempt_->timeout));
+    timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->OnFirstByteTimeout();
+    });
+  } else {
+    curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
+  }
+  self_ = shared_from_this();
+  worker_.curl().Start(easy_, this);
+}
+
+size_t ProxyExchange::OnHeaderLine(char* data, size_t size, size_t count, void* userdata) {
+  auto* self = static_cast<ProxyExchange*>(userdata);
+  const std::string_view line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) {  // a new status line (after 1xx, or a redirect)
+    self->upstream_headers_.clear();
+    self->content_type_.clear();
+    return line.size();
+  }
+  if (line == "\r\n" || line == "\n") {
+    long status = 0;
+    curl_easy_getinfo(self->easy_, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200) {
+      self->upstream_status_ = static_cast<int>(status);
+      self->Classify();
+    }
+    return line.size();
+  }
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return line.size();
+  const std::string_view name = line.substr(0, colon);
+  const std::string_view value = Trim(line.substr(colon + 1));
+  std::string lower_name = Lower(name);
+  if (lower_name == "content-type") self->content_type_ = Lower(value);
+  if (self->upstream_headers_.size() < 64) {
+    self->upstream_headers_.emplace_back(std::move(lower_name), std::string(value));
+  }
+  return line.size();
+}
+
+void ProxyExchange::Classify() {
+  const FailureKind kind = FailureKindForStatus(upstream_status_);
+  if (kind == FailureKind::kNone) {
+    const bool sse = content_type_.rfind("text/event-stream", 0) == 0;
+    if (upstream_.stream && sse) {
+      mode_ = Mode::kStream;
+      translator_.emplace(api_, attempt_->target->format, facts_.model, facts_.include_usage,
+                          upstream_.injected_usage, started_unix_nanos_ / kNanosPerSecond);
+    } else {
+      mode_ = Mode::kBuffer;
+    }
+  } else if (exchange_->WouldRetry(kind)) {
+    mode_ = Mode::kRetryable;
+  } else {
+    mode_ = Mode::kPassError;
+  }
+}
+
+size_t ProxyExchange::OnBodyData(char* data, size_t size, size_t count, void* userdata) {
+  return static_cast<ProxyExchange*>(userdata)->HandleBody(std::string_view(data, size * count));
+}
+
+size_t ProxyExchange::HandleBody(std::string_view data) {
+  if (finished_) return 0;  // the client is gone: abort the transfer
+  switch (mode_) {
+    case Mode::kHeaders:
+      // A body without a final status line cannot happen with HTTP; treat it as a protocol error.
+      return 0;
+    case Mode::kStream: {
+      if (session_->queued_bytes() > HttpSession::kHighWater) {
+        // The client reads slower than the upstream writes: pause the upstream (curl delivers
+        // this data again when resumed) until the client's queue drains.
+        paused_ = true;
+        session_->OnDrained([weak = weak_from_this()] {
+          if (auto self = weak.lock(); self && self->easy_ != nullptr) {
+            self->paused_ = false;
+            self->last_data_at_ = self->Now();
+            curl_easy_pause(self->easy_, CURLPAUSE_CONT);
+          }
+        });
+        return CURL_WRITEFUNC_PAUSE;
+      }
+      last_data_at_ = Now();
+      std::string out;
+      translator_->Feed(data, &out);
+      if (!out.empty()) {
+        if (!committed_) CommitStream();
+        session_->StreamChunk(std::move(out));
+      }
+      return data.size();
+    }
+    case Mode::kBuffer:
+      if (body_.size() + data.size() > worker_.options().max_upstream_body_bytes) {
+        body_overflow_ = true;
+        return 0;
+      }
+      body_.append(data);
+      return data.size();
+    case Mode::kRetryable:
+    case Mode::kPassError:
+      if (body_.size() < kMaxErrorBodyBytes) {
+        body_.append(data.substr(0, kMaxErrorBodyBytes - body_.size()));
+      }
+      return data.size();
+  }
+  return 0;
+}
+
+void ProxyExchange::CommitStream() {
+  committed_ = true;
+  const TimeNs now = Now();
+  first_byte_at_ = now;
+  last_data_at_ = now;
+  ArmIdleTimer();  // replaces the first-byte timer
+  exchange_->AttemptCommitted(upstream_status_, now);
+  http::response<http::empty_body> head(http::status::ok, request_.version());
+  head.set(http::field::content_type, "text/event-stream; charset=utf-8");
+  head.set(http::field::cache_control, "no-cache");
+  head.set("x-accel-buffering", "no");
+  for (const auto& [name, value] : ResponseHeaders(nullptr)) head.set(name, value);
+  session_->BeginStream(std::move(head));
+}
+
+void ProxyExchange::ArmIdleTimer() {
+  // One timer per silence, not per chunk: when it fires while data still flows, it waits out
+  // the rest of the period from the last data.
+  const DurationNs left = last_data_at_ + attempt_->target->timeout - Now();
+  timer_.expires_after(std::chrono::nanoseconds(std::max<DurationNs>(left, 0)));
+  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->OnStreamIdle();
+  });
+}
+
+void ProxyExchange::OnStreamIdle() {
+  if (finished_ || easy_ == nullptr) return;
+  if (paused_) last_data_at_ = Now();  // silent because we paused it for a slow client
+  if (Now() - last_data_at_ < attempt_->target->timeout) {
+    ArmIdleTimer();
+    return;
+  }
+  worker_.curl().Abort(easy_);
+  std::shared_ptr<ProxyExchange> keep = std::move(self_);
+  FinishStream(FailureKind::kTimeout);
+}
+
+void ProxyExchange::EndStreamWithError(FailureKind kind) {
+  const std::string message =
+      fmt::format("the upstream stream from {} broke: {}", attempt_->target->key,
+                  FailureKindName(kind));
+  std::string out;
+  if (api_ == ClientApi::kMessages) {
+    AppendSseEvent(&out, "error", AnthropicErrorJson("api_error", message));
+  } else {
+    AppendSseEvent(&out, "", OpenAIErrorJson(message, "server_error", "upstream_stream_broken"));
+  }
+  session_->StreamChunk(std::move(out));
+  session_->EndStream();
+}
+
+void ProxyExchange::OnCurlDone(CURLcode code) {
+  std::shared_ptr<ProxyExchange> keep = std::move(self_);
+  if (mode_ == Mode::kStream && !committed_) timer_.cancel();
+  const FailureKind failure = body_overflow_ ? FailureKind::kProtocol : FailureForCurl(code);
+  if (finished_) {
+    ReleaseTransfer();
+    return;
+  }
+  switch (mode_) {
+    case Mode::kHeaders:
+      ReleaseTransfer();
+      AttemptFailed(failure == FailureKind::kNone ? FailureKind::kProtocol : failure);
+      return;
+    case Mode::kStream: {
+      if (failure != FailureKind::kNone && !committed_) {
+        ReleaseTransfer();
+        AttemptFailed(failure);
+        return;
+      }
+      FinishStream(failure);
+      return;
+    }
+    case Mode::kBuffer:
+      ReleaseTransfer();
+      if (failure != FailureKind::kNone) {
+        AttemptFailed(failure);
+        return;
+      }
+      FinishBuffered();
+      return;
+    case Mode::kRetryable:
+      ReleaseTransfer();
+      AttemptFailed(FailureKindForStatus(upstream_status_));
+      return;
+    case Mode::kPassError:
+      ReleaseTransfer();
+      PassError();
+      return;
+  }
+}
+
+void ProxyExchange::FinishStream(FailureKind failure) {
+  std::string out;
+  if (failure == FailureKind::kNone) translator_->Finish(&out);
+  if (!committed_) CommitStream();
+  if (!out.empty()) session_->StreamChunk(std::move(out));
+  FinishInfo info;
+  info.client_status = 200;
+  info.usage = translator_->usage();
+  if (failure != FailureKind::kNone) {
+    info.stream_failure = failure;
+    EndStreamWithError(failure);
+  } else {
+    session_->EndStream();
+  }
+  ReleaseTransfer();
+  session_->StopWatching();
+  const ExchangeResult& result = exchange_->Finish(info, Now());
+  Complete(200, &result,
+           failure != FailureKind::kNone   ? "stream_broken"
+           : translator_->upstream_error() ? "upstream_stream_error"
+                                           : std::string_view());
+}
+
+void ProxyExchange::FinishBuffered() {
+  Usage usage;
+  absl::StatusOr<std::string> body =
+      TranslateResponseBody(api_, attempt_->target->format, body_, facts_.model,
+                            started_unix_nanos_ / kNanosPerSecond, &usage);
+  if (!body.ok()) {
+    AttemptFailed(FailureKind::kProtocol);
+    return;
+  }
+  const TimeNs now = Now();
+  first_byte_at_ = now;
+  exchange_->AttemptCommitted(upstream_status_, now);
+  FinishInfo info;
+  info.client_status = upstream_status_;
+  info.usage = usage;
+  const ExchangeResult& result = exchange_->Finish(info, now);
+  std::string response_body = *std::move(body);
+  std::string logged = log_bodies_ ? response_body : std::string();
+  ReplyJson(upstream_status_, std::move(response_body), ResponseHeaders(&result));
+  Complete(upstream_status_, &result, {}, logged);
+}
+
+void ProxyExchange::PassError() {
+  const TimeNs now = Now();
+  first_byte_at_ = now;
+  exchange_->AttemptCommitted(upstream_status_, now);
+  FinishInfo info;
+  info.client_status = upstream_status_;
+  const ExchangeResult& result = exchange_->Finish(info, now);
+  std::string body = TranslateErrorBody(api_, attempt_->target->format, upstream_status_, body_);
+  std::string logged = log_bodies_ ? body : std::string();
+  ReplyJson(upstream_status_, std::move(body), ResponseHeaders(&result));
+  Complete(upstream_status_, &result, "upstream_error", logged);
+}
+
+void ProxyExchange::AttemptFailed(FailureKind kind) {
+  const TimeNs now = Now();
+  DurationNs retry_after = 0;
+  if (kind == FailureKind::kStatus429 || kind == FailureKind::kStatus5xx) {
+    retry_after = UpstreamRetryAfter(
+        [this](std::string_view name) -> std::optional<std::string_view> {
+          for (const auto& [n, v] : upstream_headers_) {
+            if (n == name) return std::string_view(v);
+          }
+          return std::nullopt;
+        },
+        worker_.gateway().clock().UnixNanos());
+  }
+  exchange_->AttemptFailed(kind, upstream_status_, retry_after, now);
+  NextAttempt();
+}
+
+void ProxyExchange::OnFirstByteTimeout() {
+  if (finished_ || committed_ || easy_ == nullptr) return;
+  worker_.curl().Abort(easy_);
+  std::shared_ptr<ProxyExchange> keep = std::move(self_);
+  ReleaseTransfer();
+  AttemptFailed(FailureKind::kTimeout);
+}
+
+void ProxyExchange::OnClientGone() {
+  if (finished_) return;
+  timer_.cancel();
+  std::shared_ptr<ProxyExchange> keep = shared_from_this();
+  if (easy_ != nullptr) {
+    worker_.curl().Abort(easy_);
+    self_.reset();
+    ReleaseTransfer();
+  }
+  FinishInfo info;
+  info.client_status = 499;
+  info.client_cancelled = true;
+  if (translator_.has_value()) info.usage = translator_->usage();
+  const ExchangeResult& result = exchange_->Finish(info, Now());
+  Complete(499, &result, "client_closed");
+}
+
+void ProxyExchange::ReleaseTransfer() {
+  if (easy_ != nullptr) {
+    worker_.curl().ReleaseEasy(easy_);
+    easy_ = nullptr;
+  }
+  if (curl_headers_ != nullptr) {
+    curl_slist_free_all(curl_headers_);
+    curl_headers_ = nullptr;
+  }
+}
+
+void ProxyExchange::Complete(int status, const ExchangeResult* result, std::string_view error,
+                             std::string_view response_body) {
+  if (finished_) return;
+  finished_ = true;
+  timer_.cancel();
+  if (worker_.options().access_log) {
+    RequestLogEntry entry;
+    entry.unix_nanos = started_unix_nanos_;
+    entry.request_id = request_id_;
+    entry.method = request_.method_string();
+    entry.path = path_;
+    entry.api = ClientApiName(api_);
+    entry.model = facts_.model;
+    entry.client = session_->remote_address();
+    entry.exchange = exchange_.has_value() ? &*exchange_ : nullptr;
+    entry.result = result;
+    entry.status = status;
+    entry.stream = facts_.stream;
+    const TimeNs now = Now();
+    entry.latency = now - started_;
+    entry.time_to_first_byte = first_byte_at_ >= 0 ? first_byte_at_ - started_ : -1;
+    entry.error = error;
+    if (log_bodies_) {
+      entry.request_body = request_.body();
+      entry.response_body = response_body;
+    }
+    worker_.Log(RenderRequestLog(entry));
+  }
+  worker_.ExchangeEnded();
+}
+
+}  // namespace inferencegw::proxy
