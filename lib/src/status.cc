@@ -23,9 +23,6 @@ int HttpStatusFor(const absl::Status& status) {
 }
 
 std::string_view OpenAIErrorTypeFor(int http_status) {
-  if (http_status == 401) return "authentication_error";
-  if (http_status == 403) return "permission_error";
-  if (http_status == 404) return "not_found_error";
   if (http_status == 429) return "rate_limit_error";
   if (http_status >= 500) return "server_error";
   return "invalid_request_error";

@@ -113,6 +113,11 @@ std::string_view ClientApiName(ClientApi api) {
   return "unknown";
 }
 
+// A model name or version usable as one path segment: not empty, not "." or "..", no '/'.
+static bool IsPathSegment(std::string_view s) {
+  return !s.empty() && s != "." && s != ".." && s.find('/') == std::string_view::npos;
+}
+
 std::optional<ClientApi> ClientApiForPath(std::string_view path) {
   if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   if (path == "/v1/chat/completions") return ClientApi::kChatCompletions;
@@ -123,17 +128,19 @@ std::optional<ClientApi> ClientApiForPath(std::string_view path) {
   if (path.starts_with(kV1) && path.ends_with(kPredict) &&
       path.size() > kV1.size() + kPredict.size()) {
     std::string_view name = path.substr(kV1.size(), path.size() - kV1.size() - kPredict.size());
-    if (name.find('/') == std::string_view::npos) return ClientApi::kKServeV1;
+    if (IsPathSegment(name)) return ClientApi::kKServeV1;
   }
   constexpr std::string_view kV2 = "/v2/models/", kInfer = "/infer";
   if (path.starts_with(kV2) && path.ends_with(kInfer) && path.size() > kV2.size() + kInfer.size()) {
     std::string_view rest = path.substr(kV2.size(), path.size() - kV2.size() - kInfer.size());
     const size_t slash = rest.find('/');
-    if (slash == std::string_view::npos) return ClientApi::kKServeV2;
+    if (slash == std::string_view::npos) {
+      return IsPathSegment(rest) ? std::optional(ClientApi::kKServeV2) : std::nullopt;
+    }
     std::string_view version = rest.substr(slash);  // "/versions/{v}"
     constexpr std::string_view kVersions = "/versions/";
-    if (slash > 0 && version.starts_with(kVersions) && version.size() > kVersions.size() &&
-        version.substr(kVersions.size()).find('/') == std::string_view::npos) {
+    if (IsPathSegment(rest.substr(0, slash)) && version.starts_with(kVersions) &&
+        IsPathSegment(version.substr(kVersions.size()))) {
       return ClientApi::kKServeV2;
     }
   }

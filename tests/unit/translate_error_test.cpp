@@ -93,12 +93,12 @@ TEST_CASE("Upstream errors of other shapes are normalized") {
   const Json cohere(TranslateErrorBody(ClientApi::kChatCompletions, WireFormat::kCohere, 401,
                                        R"({"message":"invalid api token"})"));
   CHECK(cohere.str("/error/message") == "invalid api token");
-  CHECK(cohere.str("/error/type") == "authentication_error");
+  CHECK(cohere.str("/error/type") == "invalid_request_error");
   const Json vllm(TranslateErrorBody(
       ClientApi::kChatCompletions, WireFormat::kOpenAI, 404,
       R"({"object":"error","message":"The model `x` does not exist.","type":"NotFoundError","param":null,"code":404})"));
   CHECK(vllm.str("/error/message") == "The model `x` does not exist.");
-  CHECK(vllm.str("/error/type") == "not_found_error");
+  CHECK(vllm.str("/error/type") == "invalid_request_error");
   CHECK(vllm.str("/error/code") == "NotFoundError");
   const Json kserve(TranslateErrorBody(ClientApi::kMessages, WireFormat::kOpenAI, 400,
                                        R"({"error":"bad input"})"));

@@ -57,6 +57,12 @@ TEST_CASE("ClientApiForPath recognizes the gateway's endpoints") {
   CHECK_FALSE(ClientApiForPath("/v1/models/:predict").has_value());
   CHECK_FALSE(ClientApiForPath("/v2/models/a/b/infer").has_value());
   CHECK_FALSE(ClientApiForPath("/v1/chat").has_value());
+  // Dot segments would be collapsed by the upstream URL: they name no model.
+  CHECK_FALSE(ClientApiForPath("/v2/models/../infer").has_value());
+  CHECK_FALSE(ClientApiForPath("/v2/models/./infer").has_value());
+  CHECK_FALSE(ClientApiForPath("/v1/models/..:predict").has_value());
+  CHECK_FALSE(ClientApiForPath("/v2/models/iris/versions/../infer").has_value());
+  CHECK_FALSE(ClientApiForPath("/v2/models/../versions/1/infer").has_value());
   CHECK(ClientWireFormat(ClientApi::kMessages) == WireFormat::kAnthropic);
   CHECK(ClientWireFormat(ClientApi::kEmbeddings) == WireFormat::kOpenAI);
 }

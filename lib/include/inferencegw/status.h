@@ -55,8 +55,10 @@ inline std::string_view StatusMessage(const absl::Status& status) {
 // The HTTP status a frontend answers with for a failed Status (200 for OK).
 int HttpStatusFor(const absl::Status& status);
 
-// The OpenAI error `type` for an HTTP status: "invalid_request_error" (4xx),
-// "authentication_error" (401), "rate_limit_error" (429), "server_error" (5xx).
+// The OpenAI error `type` for an HTTP status, as OpenAI uses them: "invalid_request_error" for
+// every 4xx but 429 (401 and 404 included; the `code` says more, e.g. "invalid_api_key",
+// "model_not_found"), "rate_limit_error" (429), "server_error" (5xx). SDKs classify errors by
+// the HTTP status, so the type is for people.
 std::string_view OpenAIErrorTypeFor(int http_status);
 
 }  // namespace inferencegw
