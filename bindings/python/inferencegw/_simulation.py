@@ -1,0 +1,202 @@
+"""The offline simulator: replays a trace through the gateway's own request lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import _core, _scenario
+from ._config import ConfigSource, as_config
+from ._trace import Trace, as_trace, numpy_module
+
+_ARMS = ("none", "control", "treatment")
+_BOOL_COLUMNS = ("throttled", "fallback")
+_NUMERIC_COLUMNS = (
+    "attempts",
+    "throttled",
+    "fallback",
+    "status",
+    "cost",
+    "cost_pico",
+    "latency",
+    "input_tokens",
+    "output_tokens",
+)
+# Column order of SimulationResult.columns.
+COLUMNS = (
+    "timestamp",
+    "user",
+    "route",
+    "backend",
+    "experiment",
+    "arm",
+    "status",
+    "throttled",
+    "fallback",
+    "attempts",
+    "latency",
+    "cost",
+    "cost_pico",
+    "input_tokens",
+    "output_tokens",
+)
+
+
+class SimulationResult:
+    """Per-request columns (in trace order) and a summary of one run.
+
+    `columns` maps each name of COLUMNS to a numpy array when numpy is importable (strings as
+    object arrays, None where absent), else to a list. `summary` is a dict: request counts,
+    status_counts, throttles, throttled_users, fallbacks, backends, cost (the ledger by route,
+    backend, arm and user, and totals per currency), experiments (per-arm latency percentiles
+    and error rates), start/end/duration, events, max_in_flight.
+    """
+
+    def __init__(self, raw: dict, trace: Trace, use_numpy: bool | None = None):
+        self._raw = raw
+        self._trace = trace
+        self._use_numpy = use_numpy
+        self._columns: dict | None = None
+
+    def __len__(self) -> int:
+        return len(self._trace)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"<inferencegw.SimulationResult: {s['requests']} requests, {s['succeeded']} succeeded, "
+            f"{s['throttled']} throttled, {s['failed']} failed>"
+        )
+
+    @property
+    def summary(self) -> dict:
+        return self._raw["summary"]
+
+    @property
+    def names(self) -> dict:
+        """The route, backend and experiment names that the integer codes index."""
+        return self._raw["names"]
+
+    def codes(self, name: str):
+        """(codes, names) of a string column: route, backend or experiment (-1: none), or user
+        (an index into the trace's distinct users)."""
+        if name == "user":
+            codes, names = self._trace._core.users()
+            return self._array(codes), names
+        if name not in ("route", "backend", "experiment"):
+            raise KeyError(f"{name!r} is not a coded column (route, backend, experiment, user)")
+        return self._array(self._raw["columns"][name]), self.names[name]
+
+    @property
+    def columns(self) -> dict:
+        if self._columns is None:
+            self._columns = self._build_columns()
+        return self._columns
+
+    def __getitem__(self, name: str):
+        return self.columns[name]
+
+    def to_records(self) -> list[dict]:
+        """One dict per request (handy for small traces)."""
+        cols = self._build_columns(force_lists=True)
+        return [{name: cols[name][i] for name in COLUMNS} for i in range(len(self))]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _numpy(self):
+        if self._use_numpy is False:
+            return None
+        np = numpy_module()
+        if np is None and self._use_numpy:
+            raise ImportError("numpy was requested but is not importable")
+        return np
+
+    def _array(self, column):
+        np = self._numpy()
+        if np is None:
+            return column.tolist()
+        return np.frombuffer(column, dtype=np.dtype(memoryview(column).format))
+
+    def _build_columns(self, force_lists: bool = False) -> dict:
+        np = None if force_lists else self._numpy()
+        raw = self._raw["columns"]
+        names = self.names
+        out: dict[str, Any] = {}
+        timestamps = self._trace._core.timestamps()
+        user_codes, user_names = self._trace._core.users()
+        if np is not None:
+            out["timestamp"] = np.frombuffer(timestamps, dtype=np.float64)
+            out["user"] = _decode_np(np, np.frombuffer(user_codes, dtype=np.int32), user_names)
+            for name in ("route", "backend", "experiment"):
+                out[name] = _decode_np(np, np.frombuffer(raw[name], dtype=np.int32), names[name])
+            out["arm"] = np.array(_ARMS, dtype=object)[np.frombuffer(raw["arm"], dtype=np.uint8)]
+            for name in _NUMERIC_COLUMNS:
+                column = raw[name]
+                array = np.frombuffer(column, dtype=np.dtype(memoryview(column).format))
+                out[name] = array.view(np.bool_) if name in _BOOL_COLUMNS else array
+        else:
+            out["timestamp"] = timestamps.tolist()
+            out["user"] = [user_names[c] or None for c in user_codes.tolist()]
+            for name in ("route", "backend", "experiment"):
+                table = names[name]
+                out[name] = [table[c] if c >= 0 else None for c in raw[name].tolist()]
+            out["arm"] = [_ARMS[a] for a in raw["arm"].tolist()]
+            for name in _NUMERIC_COLUMNS:
+                values = raw[name].tolist()
+                out[name] = [bool(v) for v in values] if name in _BOOL_COLUMNS else values
+        return {name: out[name] for name in COLUMNS}
+
+
+def _decode_np(np, codes, table: list):
+    """Object array of names; None where the code is -1 (or the name is "")."""
+    lookup = np.array([t if t else None for t in table] + [None], dtype=object)
+    return lookup[np.where(codes < 0, len(table), codes)]
+
+
+class Simulator:
+    """Replays traces in virtual time through the gateway's own code: routing, experiments,
+    rate limits, health tracking and circuit breakers, fallback and retries, and the cost
+    ledger, driven request by request as the proxy drives them (see docs/python.md).
+
+    `scenario` says how the simulated backends behave (see inferencegw._scenario for knobs);
+    `seed` fixes every random draw (per-request entropy, failures, latencies); `probes` runs
+    the active health probes of backends with a healthCheck; `max_users` bounds the users the
+    cost ledger tracks by name (others are summed as "other"). Thread-safe: runs are
+    independent and start from fresh state.
+    """
+
+    def __init__(
+        self,
+        config: ConfigSource,
+        scenario: Mapping[str, Any] | None = None,
+        *,
+        seed: int = 0,
+        probes: bool = True,
+        max_users: int = 1000,
+    ):
+        if not isinstance(probes, bool):
+            raise TypeError("probes must be a bool")
+        if isinstance(max_users, bool) or not isinstance(max_users, int) or max_users < 0:
+            raise ValueError("max_users must be an int >= 0")
+        self._config = as_config(config)
+        self._scenario = _scenario.normalize(scenario)
+        self._core = _core.Simulator(self._config, self._scenario, seed, probes, max_users)
+
+    @property
+    def config(self) -> _core.Config:
+        return self._config
+
+    @property
+    def backends(self) -> list[str]:
+        return self._core.backends
+
+    def run(
+        self, trace: Any, *, numpy: bool | None = None, **trace_options: Any
+    ) -> SimulationResult:
+        """Replays `trace` (a Trace, a list of dicts, a dict of columns, or a .jsonl/.csv path;
+        `trace_options` go to the reader). The GIL is released while the simulation runs.
+        `numpy`: True/False forces the column type; None uses numpy when importable."""
+        t = as_trace(trace, **trace_options)
+        return SimulationResult(self._core.run(t._core), t, numpy)
+
+    def __repr__(self) -> str:
+        return f"<inferencegw.Simulator: {len(self.backends)} backends>"

@@ -1,0 +1,94 @@
+// The state of one Simulator::Run, shared by simulator.cc (the event loop) and
+// simulator_summary.cc (the result). Not part of the public API.
+#ifndef INFERENCEGW_SRC_SIMULATOR_INTERNAL_H_
+#define INFERENCEGW_SRC_SIMULATOR_INTERNAL_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "inferencegw/gateway.h"
+#include "inferencegw/simulator.h"
+
+namespace inferencegw {
+
+// Not thread-safe; one per Run.
+struct Simulator::RunState {
+  RunState(const Simulator& simulator, const SimulationTrace& trace);
+
+  // Builds the gateway and resolves the trace's backend names; InvalidArgument for unknown ones.
+  absl::Status Init();
+  void Loop();
+  SimulationResult TakeResult();  // simulator_summary.cc
+
+  // One simulated attempt's fate, fixed when the attempt starts.
+  struct Outcome {
+    FailureKind kind = FailureKind::kNone;
+    DurationNs duration = 0;
+    int http_status = 200;
+    DurationNs retry_after = 0;
+  };
+  // A request under way: its Exchange and the pending attempt's outcome.
+  struct Flight {
+    std::optional<Exchange> exchange;
+    uint32_t row = 0;
+    bool active = false;  // began and counted in in_flight
+    Outcome pending;
+  };
+  struct Event {
+    TimeNs at = 0;
+    uint64_t seq = 0;
+    uint32_t target = 0;  // a Flight slot, or a backend index for probes
+    bool probe = false;
+  };
+  // The heap order: `a` comes after `b`.
+  static bool Later(const Event& a, const Event& b) {
+    return a.at != b.at ? a.at > b.at : a.seq > b.seq;
+  }
+
+  void Arrive(uint32_t row, TimeNs now);
+  // Asks the exchange for attempts until one is pending in the event queue or the request ends.
+  void Drive(uint32_t slot, TimeNs now);
+  // Applies the pending attempt's outcome at `now`; true when the exchange should try again.
+  bool Complete(uint32_t slot, TimeNs now);
+  // Finishes the exchange, fills the request's columns and frees the slot.
+  void Record(uint32_t slot, const FinishInfo& info, TimeNs now, bool throttled);
+  Outcome Resolve(uint32_t row, BackendIndex backend, int attempt, TimeNs send_at) const;
+  uint32_t AcquireSlot();
+  void Push(TimeNs at, uint32_t target, bool probe);
+  void Pop();
+
+  const Simulator& sim;
+  const SimulationTrace& trace;
+  SimulatedClock clock;
+  std::unique_ptr<Gateway> gateway;
+  std::shared_ptr<const RouteTable> table;
+  std::optional<RequestBuilder> builder;
+  uint64_t entropy_base = 0;
+  uint64_t outcome_base = 0;
+  std::vector<BackendIndex> override_backend;  // by trace string id; kNoBackend: every backend
+
+  std::deque<Flight> flights;  // stable addresses: Exchange is not movable
+  std::vector<uint32_t> free_slots;
+  std::vector<Event> heap;  // min-heap by (at, seq)
+  uint64_t seq = 0;
+  int in_flight = 0;
+  TimeNs last_event = 0;
+
+  SimulationResult result;
+  std::vector<int32_t> experiment_base;  // by route: index of its first experiment
+  std::vector<uint64_t> throttled_by_requests, throttled_by_tokens;  // by route
+  std::vector<uint8_t> user_throttled;                               // by trace string id
+  absl::flat_hash_map<uint64_t, uint64_t> fallbacks;  // (route << 32 | from << 16 | to) -> n
+  std::vector<SimulatedBackendStats> backend_stats;   // by BackendIndex
+  std::vector<std::unique_ptr<LatencySketch>> backend_latency;
+  std::array<uint64_t, 600> status_counts{};
+};
+
+}  // namespace inferencegw
+
+#endif  // INFERENCEGW_SRC_SIMULATOR_INTERNAL_H_
