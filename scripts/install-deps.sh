@@ -13,7 +13,7 @@ PACKAGES=(
   # library dependencies
   libabsl-dev libsimdjson-dev libfmt-dev libyaml-cpp-dev libre2-dev libssl-dev
   # frontends: upstream HTTP (libcurl), inbound HTTP (Boost.Beast), the mock server (libevent)
-  libcurl4-openssl-dev libboost-dev libevent-dev
+  libcurl4-openssl-dev libboost-dev libevent-dev libjemalloc-dev
   # Python module
   python3-dev pybind11-dev python3-numpy python3-matplotlib
   # tests and benchmarks

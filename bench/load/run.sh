@@ -7,7 +7,7 @@
 #
 # THREADS: worker threads of the proxy and worker processes of nginx (the same number).
 # Reports, per target: requests/s and latency at concurrency 1 and at saturation (CONNS
-# connections), CPU time per request of the proxy process (utime+stime from /proc), and the
+# connections), CPU time per request of the proxy and of nginx (utime+stime from /proc), and the
 # transit time of streamed chunks (the mock stamps its send time into each chunk).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,7 +32,7 @@ chmod 755 "$TMP"
 pids=()
 cleanup() {
   [ "${#pids[@]}" -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
-  [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+  [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid" 2>/dev/null)" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$TMP"
 }
@@ -97,10 +97,18 @@ http {
 }
 CONF
 nginx -c "$TMP/nginx.conf" -p "$TMP" &
-pids+=($!)
+NGINX_PID=$!
+pids+=($NGINX_PID)
 wait_http "http://127.0.0.1:$NGINX_PORT/health"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU time (utime + stime, in clock ticks) of a process and its children (nginx's workers).
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
 CLK_TCK=$(getconf CLK_TCK)
 
 run_wrk() {  # url conns threads -> JSON line
@@ -120,12 +128,15 @@ for target in direct inferencegw nginx; do
   url=${URL[$target]}
   run_wrk "$url" 4 1 >/dev/null   # warm up connections and caches
   c1=$(run_wrk "$url" 1 1)
+  measured=""
+  [ "$target" = inferencegw ] && measured=$PROXY_PID
+  [ "$target" = nginx ] && measured=$NGINX_PID
   before=""
-  [ "$target" = inferencegw ] && before=$(cpu_ticks "$PROXY_PID")
+  [ -n "$measured" ] && before=$(cpu_ticks "$measured")
   sat=$(run_wrk "$url" "$CONNS" "$WRK_THREADS")
   cpu=""
   if [ -n "$before" ]; then
-    after=$(cpu_ticks "$PROXY_PID")
+    after=$(cpu_ticks "$measured")
     reqs=$(echo "$sat" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
     cpu=$(/usr/bin/python3 -c "print(f'{($after-$before)/$CLK_TCK/$reqs*1e6:.1f} us CPU/request')")
   fi

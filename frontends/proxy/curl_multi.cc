@@ -15,7 +15,11 @@ struct CurlMulti::Socket {
   bool closed = false;
 };
 
-CurlMulti::CurlMulti(asio::io_context& io) : io_(io), multi_(curl_multi_init()), timer_(io) {
+CurlMulti::CurlMulti(asio::io_context& io, TimerWheel& wheel)
+    : io_(io),
+      multi_(curl_multi_init()),
+      timer_(io),
+      coarse_timer_(wheel, [this] { Action(CURL_SOCKET_TIMEOUT, 0); }) {
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::OnTimer);
@@ -26,6 +30,7 @@ CurlMulti::CurlMulti(asio::io_context& io) : io_(io), multi_(curl_multi_init()),
 
 CurlMulti::~CurlMulti() {
   timer_.cancel();
+  coarse_timer_.Cancel();
   for (CURL* easy : pool_) curl_easy_cleanup(easy);
   // Closes cached connections through OnCloseSocket.
   curl_multi_cleanup(multi_);
@@ -143,8 +148,21 @@ void CurlMulti::Arm(const std::shared_ptr<Socket>& socket) {
 
 int CurlMulti::OnTimer(CURLM*, long timeout_ms, void* userp) {
   auto* self = static_cast<CurlMulti*>(userp);
+  self->coarse_timer_.Cancel();
   if (timeout_ms < 0) {
     self->timer_.cancel();
+    return 0;
+  }
+  if (timeout_ms > TimerWheel::kSlot.count()) {
+    self->timer_.cancel();
+    self->coarse_timer_.Arm(std::chrono::milliseconds(timeout_ms));
+    return 0;
+  }
+  if (timeout_ms == 0) {
+    // "As soon as possible": a posted call, no timer at all. (Not from inside this callback:
+    // curl forbids re-entering socket_action from its own callbacks.)
+    self->timer_.cancel();
+    asio::post(self->io_, [self] { self->Action(CURL_SOCKET_TIMEOUT, 0); });
     return 0;
   }
   self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "asio_beast.h"
+#include "timer_wheel.h"
 
 namespace inferencegw::proxy {
 
@@ -32,7 +33,9 @@ class CurlTransfer {
 // Not thread-safe; one per event loop, used only from that loop's thread.
 class CurlMulti {
  public:
-  explicit CurlMulti(asio::io_context& io);
+  // Timeouts curl asks for are kept on `wheel` when longer than one slot (no system call to
+  // re-arm: curl re-arms its timer on most calls), else on a precise asio timer.
+  CurlMulti(asio::io_context& io, TimerWheel& wheel);
   ~CurlMulti();
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
@@ -64,7 +67,8 @@ class CurlMulti {
 
   asio::io_context& io_;
   CURLM* multi_;
-  asio::steady_timer timer_;
+  asio::steady_timer timer_;       // timeouts up to one wheel slot (0: as soon as possible)
+  WheelTimer coarse_timer_;        // longer timeouts
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
   std::vector<CURL*> pool_;
   size_t running_ = 0;

@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <array>
+#include <string>
 #include <utility>
 
 namespace inferencegw::proxy {
@@ -19,9 +21,10 @@ bool IsEof(const beast::error_code& ec) {
 }  // namespace
 
 HttpSession::HttpSession(tcp::socket&& socket, HttpHandler* handler, const HttpLimits& limits,
-                         Registry* registry)
+                         Registry* registry, TimerWheel* wheel)
     : stream_(std::move(socket)),
-      read_timer_(stream_.get_executor()),
+      read_timer_(*wheel, [this] { OnReadTimeout(); }),
+      write_timer_(*wheel, [this] { OnWriteTimeout(); }),
       handler_(handler),
       limits_(limits),
       registry_(registry) {
@@ -47,38 +50,60 @@ void HttpSession::ReadHeader() {
   parser_ = std::make_unique<http::request_parser<http::string_body>>();
   parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
   parser_->body_limit(limits_.max_body_bytes);
-  stream_.expires_never();
-  if (buffer_.size() > 0) {  // a pipelined request has begun already
+  if (buffer_.size() > 0) {  // a pipelined request has begun already (no read is pending then)
     OnReadable({});
     return;
   }
-  // Idle until the next request's first byte; from then on the request timeout runs.
+  // Idle until the next request's first bytes; from then on the request timeout runs. The
+  // read may already be pending: the one that watched the connection during the last answer.
+  awaiting_request_ = true;
   ArmReadTimer(limits_.idle_timeout);
-  stream_.socket().async_wait(
-      tcp::socket::wait_read,
-      [self = shared_from_this()](beast::error_code ec) { self->OnReadable(ec); });
+  if (!read_pending_) StartRead();
+}
+
+void HttpSession::StartRead() {
+  // A plain read into the parser's buffer, not a readiness wait (Asio 1.74 pays for a wait with
+  // an epoll_ctl on every call). At most one is pending; it is either the wait for a request's
+  // first bytes or, while a request is handled, the watch for the client hanging up.
+  read_pending_ = true;
+  stream_.socket().async_read_some(
+      buffer_.prepare(kFirstReadBytes),
+      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->read_pending_ = false;
+        if (self->closed_) return;
+        if (!ec) self->buffer_.commit(n);
+        if (self->awaiting_request_) {
+          self->awaiting_request_ = false;
+          self->OnReadable(ec);
+          return;
+        }
+        // It watched a request being handled. EOF or an error: the client is gone (Close tells
+        // the handler). Data: the start of a pipelined request, kept in buffer_ for later; the
+        // watch ends there (reading on would buffer without bound).
+        if (ec) self->Close();
+      });
 }
 
 void HttpSession::ArmReadTimer(std::chrono::seconds timeout) {
   read_timed_out_ = false;
-  // The generation tells a stale expiry (already queued when the timer was re-armed or
-  // cancelled) from the current one.
-  const uint64_t generation = ++read_timer_generation_;
-  read_timer_.expires_after(timeout);
-  read_timer_.async_wait([weak = weak_from_this(), generation](const beast::error_code& ec) {
-    if (ec) return;
-    if (auto self = weak.lock();
-        self && !self->closed_ && self->read_timer_generation_ == generation) {
-      self->read_timed_out_ = true;
-      beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);  // the pending read ends with operation_aborted
-    }
-  });
+  read_timer_.Arm(timeout);
 }
 
-void HttpSession::CancelReadTimer() {
-  ++read_timer_generation_;
-  read_timer_.cancel();
+void HttpSession::CancelReadTimer() { read_timer_.Cancel(); }
+
+void HttpSession::OnReadTimeout() {
+  if (closed_) return;
+  read_timed_out_ = true;
+  beast::error_code ignored;
+  stream_.socket().cancel(ignored);  // the pending read ends with operation_aborted
+}
+
+void HttpSession::ArmWriteTimer() { write_timer_.Arm(limits_.write_timeout); }
+
+void HttpSession::OnWriteTimeout() {
+  // The client stopped reading: the pending write ends with an error, which closes.
+  beast::error_code ignored;
+  if (!closed_) stream_.socket().cancel(ignored);
 }
 
 void HttpSession::OnReadable(beast::error_code ec) {
@@ -116,14 +141,14 @@ void HttpSession::OnHeader(beast::error_code ec) {
   if (expect != header.end() && beast::iequals(expect->value(), "100-continue") &&
       !parser_->is_done()) {
     auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-    stream_.expires_after(limits_.write_timeout);
+    ArmWriteTimer();
     http::async_write(stream_, *interim,
                       [self = shared_from_this(), interim](beast::error_code wec, std::size_t) {
                         if (wec) {
                           self->Close();
                           return;
                         }
-                        self->stream_.expires_never();
+                        self->write_timer_.Cancel();
                         http::async_read(self->stream_, self->buffer_, *self->parser_,
                                          [self](beast::error_code rec, std::size_t) {
                                            self->OnBody(rec);
@@ -181,15 +206,40 @@ void HttpSession::Reply(Response&& response) {
   StopWatching();
   response.keep_alive(request_keep_alive_ && !draining_);
   response.prepare_payload();
-  auto shared = std::make_shared<Response>(std::move(response));
-  stream_.expires_after(limits_.write_timeout);
-  http::async_write(stream_, *shared,
-                    [self = shared_from_this(), shared](beast::error_code ec, std::size_t) {
+  // A complete response is its header block and its body: formatted here into one string and
+  // written with the body in one gather write (Beast's general serializer costs more per
+  // response than the whole format).
+  struct Pending {
+    std::string head;
+    Response response;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->response = std::move(response);
+  const Response& r = pending->response;
+  std::string& head = pending->head;
+  head.reserve(256);
+  head.append(r.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  head.append(std::to_string(r.result_int()));
+  head.push_back(' ');
+  head.append(r.reason());
+  head.append("\r\n");
+  for (const auto& field : r) {
+    head.append(field.name_string());
+    head.append(": ");
+    head.append(field.value());
+    head.append("\r\n");
+  }
+  head.append("\r\n");
+  const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head), asio::buffer(r.body())};
+  ArmWriteTimer();
+  asio::async_write(stream_, buffers,
+                    [self = shared_from_this(), pending](beast::error_code ec, std::size_t) {
+                      self->write_timer_.Cancel();
                       if (ec) {
                         self->Close();
                         return;
                       }
-                      self->AfterResponse(shared->keep_alive());
+                      self->AfterResponse(pending->response.keep_alive());
                     });
 }
 
@@ -236,10 +286,11 @@ void HttpSession::BeginStream(http::response<http::empty_body>&& head) {
   stream_serializer_ =
       std::make_unique<http::response_serializer<http::empty_body>>(*stream_head_);
   writing_ = true;
-  stream_.expires_after(limits_.write_timeout);
+  ArmWriteTimer();
   http::async_write_header(stream_, *stream_serializer_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              self->writing_ = false;
+                             self->write_timer_.Cancel();
                              if (ec) {
                                self->Close();
                                return;
@@ -269,11 +320,12 @@ void HttpSession::WriteNext() {
     return;
   }
   writing_ = true;
-  stream_.expires_after(limits_.write_timeout);
+  ArmWriteTimer();
   if (queue_.front().empty()) {  // the end marker
     asio::async_write(stream_, http::make_chunk_last(),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->writing_ = false;
+                        self->write_timer_.Cancel();
                         self->queue_.clear();
                         self->end_queued_ = false;
                         if (ec) {
@@ -300,6 +352,7 @@ void HttpSession::WriteNext() {
   asio::async_write(stream_, http::make_chunk(asio::buffer(queue_.front())),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                       self->writing_ = false;
+                      self->write_timer_.Cancel();
                       if (ec) {
                         self->Close();
                         return;
@@ -320,33 +373,13 @@ void HttpSession::WriteNext() {
 
 void HttpSession::WatchForClientGone(std::function<void()> on_gone) {
   on_gone_ = std::move(on_gone);
-  if (watching_ || closed_) return;
-  watching_ = true;
-  stream_.socket().async_wait(
-      tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-        if (!self->watching_ || self->closed_) return;
-        if (ec) return;
-        char probe;
-        const ssize_t n = ::recv(self->stream_.socket().native_handle(), &probe, 1,
-                                 MSG_PEEK | MSG_DONTWAIT);
-        if (n > 0) {
-          // The client sent more (a pipelined request): nothing to learn until it is read.
-          self->watching_ = false;
-          return;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-          self->watching_ = false;
-          self->WatchForClientGone(std::move(self->on_gone_));
-          return;
-        }
-        self->Close();  // EOF or error: the client is gone
-      });
+  // With a pipelined request already buffered there is nothing to watch with: a read would
+  // only buffer more.
+  if (closed_ || read_pending_ || buffer_.size() > 0) return;
+  StartRead();
 }
 
-void HttpSession::StopWatching() {
-  watching_ = false;
-  on_gone_ = nullptr;
-}
+void HttpSession::StopWatching() { on_gone_ = nullptr; }
 
 void HttpSession::Drain() {
   draining_ = true;
@@ -357,6 +390,7 @@ void HttpSession::Close() {
   if (closed_) return;
   closed_ = true;
   CancelReadTimer();
+  write_timer_.Cancel();
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();
@@ -365,7 +399,6 @@ void HttpSession::Close() {
   if (on_gone_) {
     auto callback = std::move(on_gone_);
     on_gone_ = nullptr;
-    watching_ = false;
     callback();
   }
 }

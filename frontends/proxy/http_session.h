@@ -3,7 +3,8 @@
 // stream with a bounded write queue. Errors in the request itself (too large, malformed, too
 // slow) are answered here with JSON bodies the handler provides.
 //
-//   auto session = std::make_shared<HttpSession>(std::move(socket), &handler, limits, &registry);
+//   auto session = std::make_shared<HttpSession>(std::move(socket), &handler, limits, &registry,
+//                                                &wheel);
 //   session->Start();
 //   // in the handler: session->Reply(std::move(response));  or  BeginStream / StreamChunk / EndStream
 #ifndef INFERENCEGW_PROXY_HTTP_SESSION_H_
@@ -19,6 +20,7 @@
 #include <unordered_set>
 
 #include "asio_beast.h"
+#include "timer_wheel.h"
 
 namespace inferencegw::proxy {
 
@@ -56,7 +58,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   using Registry = std::unordered_set<HttpSession*>;
 
   HttpSession(tcp::socket&& socket, HttpHandler* handler, const HttpLimits& limits,
-              Registry* registry);
+              Registry* registry, TimerWheel* wheel);
   ~HttpSession();
 
   void Start();
@@ -90,9 +92,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void ReadHeader();
+  void StartRead();
   void OnReadable(beast::error_code ec);
   void ArmReadTimer(std::chrono::seconds timeout);
   void CancelReadTimer();
+  void OnReadTimeout();
+  void ArmWriteTimer();
+  void OnWriteTimeout();
   void OnHeader(beast::error_code ec);
   void OnBody(beast::error_code ec);
   void ReplyError(int status, std::string_view message, std::string_view code);
@@ -102,14 +108,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Close();
 
   beast::tcp_stream stream_;
-  // Bounds reads (idle wait, then the whole request from its first byte). Not the stream's own
-  // expiry, which closes the socket and so would leave no way to answer 408.
-  asio::steady_timer read_timer_;
-  uint64_t read_timer_generation_ = 0;
+  // Bound reads (idle wait, then the whole request from its first byte) and each write. Wheel
+  // timers, not the stream's own expiry: they cost no system call per request, and expiring a
+  // read only cancels it, which leaves a way to answer 408.
+  WheelTimer read_timer_;
+  WheelTimer write_timer_;
   bool read_timed_out_ = false;
   // After an error answer the connection closes gracefully: input is read and discarded for up
   // to kLingerTimeout first.
   static constexpr std::chrono::seconds kLingerTimeout{2};
+  static constexpr size_t kFirstReadBytes = 16 * 1024;
   bool linger_ = false;
   std::string discard_;
   beast::flat_buffer buffer_;
@@ -132,9 +140,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::function<void()> on_drained_;
   std::unique_ptr<http::response<http::empty_body>> stream_head_;
   std::unique_ptr<http::response_serializer<http::empty_body>> stream_serializer_;
-  // Client-gone watch.
-  std::function<void()> on_gone_;
-  bool watching_ = false;
+  // The one read of our own (not the parser's) that may be pending, and what it is for.
+  bool read_pending_ = false;
+  bool awaiting_request_ = false;  // it waits for the next request; else it watches the client
+  std::function<void()> on_gone_;  // called when the client hangs up during a request
 };
 
 }  // namespace inferencegw::proxy

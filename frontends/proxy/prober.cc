@@ -51,7 +51,7 @@ class Prober::Probe : public CurlTransfer {
 };
 
 Prober::Prober(asio::io_context& io, Gateway& gateway)
-    : io_(io), gateway_(gateway), curl_(io), timer_(io) {}
+    : io_(io), gateway_(gateway), wheel_(io), curl_(io, wheel_), timer_(io) {}
 
 Prober::~Prober() { Stop(); }
 

@@ -32,6 +32,7 @@ class Prober {
 
   asio::io_context& io_;
   Gateway& gateway_;
+  TimerWheel wheel_;
   CurlMulti curl_;
   asio::steady_timer timer_;
   bool stopped_ = false;

@@ -84,7 +84,7 @@ ProxyExchange::ProxyExchange(Worker& worker, std::shared_ptr<HttpSession> sessio
       session_(std::move(session)),
       request_(std::move(request)),
       api_(api),
-      timer_(worker.io()) {
+      timer_(worker.wheel(), [this] { OnTimer(); }) {
   started_ = Now();
   started_unix_nanos_ = worker_.gateway().clock().UnixNanos();
   worker_.ExchangeStarted();
@@ -249,10 +249,9 @@ void ProxyExchange::NextAttempt() {
     return;
   }
   if (attempt_->delay > 0) {
-    timer_.expires_after(std::chrono::nanoseconds(attempt_->delay));
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec && !self->finished_) self->SendAttempt();
-    });
+    self_ = shared_from_this();  // nothing else holds this exchange while it waits
+    timer_purpose_ = TimerPurpose::kBackoff;
+    timer_.Arm(std::chrono::nanoseconds(attempt_->delay));
     return;
   }
   SendAttempt();
@@ -295,9 +294,13 @@ void ProxyExchange::SendAttempt() {
   if (!PrepareUpstreamBody(backend)) return;
 
   const bool kserve = api_ == ClientApi::kKServeV1 || api_ == ClientApi::kKServeV2;
-  const BackendEndpoint endpoint = EndpointOf(backend);
-  UpstreamTarget target = kserve ? BuildPassthroughTarget(endpoint, request_.target())
-                                 : BuildUpstreamTarget(endpoint, upstream_.path, upstream_.stream);
+  if (kserve) {  // the path is the client's: nothing to share with other requests
+    header_block_ = std::make_shared<const UpstreamHeaderBlock>(
+        BuildPassthroughTarget(EndpointOf(backend), request_.target()));
+  } else {
+    header_block_ = worker_.upstream_headers().Get(exchange_->shared_table(), attempt_->backend,
+                                                   upstream_.path, upstream_.stream);
+  }
   mode_ = Mode::kHeaders;
   upstream_status_ = 0;
   upstream_headers_.clear();
@@ -307,25 +310,27 @@ void ProxyExchange::SendAttempt() {
   translator_.reset();
 
   easy_ = worker_.curl().AcquireEasy();
-  curl_easy_setopt(easy_, CURLOPT_URL, target.url.c_str());
+  curl_easy_setopt(easy_, CURLOPT_URL, header_block_->url().c_str());
   curl_easy_setopt(easy_, CURLOPT_POST, 1L);
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, upstream_.body.data());
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upstream_.body.size()));
-  curl_headers_ = nullptr;
-  for (const auto& [name, value] : target.headers) {
-    curl_headers_ = curl_slist_append(curl_headers_, fmt::format("{}: {}", name, value).c_str());
-  }
+  // This request's own headers go in front of the backend's shared block: x-request-id (once:
+  // the client's value when it is sane, else ours) and the client headers the allow-list lets
+  // through. Nodes point into members that outlive the transfer.
+  header_lines_.clear();
+  header_lines_.push_back("x-request-id: " + request_id_);
   for (const auto& field : request_) {
     const std::string lower = Lower(field.name_string());
-    // x-request-id is set below, once: the client's value when it is sane, else ours.
     if (lower != "x-request-id" && ForwardClientHeader(backend.format, lower)) {
-      curl_headers_ = curl_slist_append(
-          curl_headers_, fmt::format("{}: {}", field.name_string(), field.value()).c_str());
+      header_lines_.push_back(std::string(field.name_string()) + ": " + std::string(field.value()));
     }
   }
-  curl_headers_ = curl_slist_append(curl_headers_, fmt::format("x-request-id: {}", request_id_).c_str());
-  curl_headers_ = curl_slist_append(curl_headers_, "Expect:");
-  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, curl_headers_);
+  header_nodes_.resize(header_lines_.size());
+  for (size_t i = 0; i < header_lines_.size(); ++i) {
+    header_nodes_[i].data = header_lines_[i].data();
+    header_nodes_[i].next = i + 1 < header_lines_.size() ? &header_nodes_[i + 1] : header_block_->head();
+  }
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_nodes_.data());
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &ProxyExchange::OnHeaderLine);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &ProxyExchange::OnBodyData);
@@ -334,7 +339,7 @@ void ProxyExchange::SendAttempt() {
   const long timeout_ms = static_cast<long>(std::max<DurationNs>(1, attempt_->timeout / kNanosPerMilli));
   curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
                    std::min<long>(timeout_ms, static_cast<long>(worker_.options().connect_timeout.count())));
-  if (target.url.rfind("https://", 0) == 0) {
+  if (header_block_->https()) {
     curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
   } else {
     curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
@@ -344,11 +349,8 @@ void ProxyExchange::SendAttempt() {
     // bounds silence between chunks (ArmIdleTimer), so a long generation is not cut while it
     // flows. (curl's LOW_SPEED_* options cannot do this: they average the speed over seconds,
     // so one early burst hides a long silence.)
-    timer_.expires_after(std::chrono::nanoseconds(attempt_->timeout));
-    timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-      if (ec) return;
-      if (auto self = weak.lock()) self->OnFirstByteTimeout();
-    });
+    timer_purpose_ = TimerPurpose::kFirstByte;
+    timer_.Arm(std::chrono::nanoseconds(attempt_->timeout));
   } else {
     curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
   }
@@ -472,11 +474,8 @@ void ProxyExchange::ArmIdleTimer() {
   // One timer per silence, not per chunk: when it fires while data still flows, it waits out
   // the rest of the period from the last data.
   const DurationNs left = last_data_at_ + attempt_->target->timeout - Now();
-  timer_.expires_after(std::chrono::nanoseconds(std::max<DurationNs>(left, 0)));
-  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
-    if (ec) return;
-    if (auto self = weak.lock()) self->OnStreamIdle();
-  });
+  timer_purpose_ = TimerPurpose::kStreamIdle;
+  timer_.Arm(std::chrono::nanoseconds(std::max<DurationNs>(left, 0)));
 }
 
 void ProxyExchange::OnStreamIdle() {
@@ -507,7 +506,7 @@ void ProxyExchange::EndStreamWithError(FailureKind kind) {
 
 void ProxyExchange::OnCurlDone(CURLcode code) {
   std::shared_ptr<ProxyExchange> keep = std::move(self_);
-  if (mode_ == Mode::kStream && !committed_) timer_.cancel();
+  if (mode_ == Mode::kStream && !committed_) timer_.Cancel();
   const FailureKind failure = body_overflow_ ? FailureKind::kProtocol : FailureForCurl(code);
   if (finished_) {
     ReleaseTransfer();
@@ -621,6 +620,26 @@ void ProxyExchange::AttemptFailed(FailureKind kind) {
   NextAttempt();
 }
 
+void ProxyExchange::OnTimer() {
+  const TimerPurpose purpose = timer_purpose_;
+  timer_purpose_ = TimerPurpose::kNone;
+  switch (purpose) {
+    case TimerPurpose::kBackoff: {
+      std::shared_ptr<ProxyExchange> keep = std::move(self_);
+      if (!finished_) SendAttempt();
+      return;
+    }
+    case TimerPurpose::kFirstByte:
+      OnFirstByteTimeout();
+      return;
+    case TimerPurpose::kStreamIdle:
+      OnStreamIdle();
+      return;
+    case TimerPurpose::kNone:
+      return;
+  }
+}
+
 void ProxyExchange::OnFirstByteTimeout() {
   if (finished_ || committed_ || easy_ == nullptr) return;
   worker_.curl().Abort(easy_);
@@ -631,13 +650,14 @@ void ProxyExchange::OnFirstByteTimeout() {
 
 void ProxyExchange::OnClientGone() {
   if (finished_) return;
-  timer_.cancel();
   std::shared_ptr<ProxyExchange> keep = shared_from_this();
+  timer_.Cancel();
+  timer_purpose_ = TimerPurpose::kNone;
   if (easy_ != nullptr) {
     worker_.curl().Abort(easy_);
-    self_.reset();
     ReleaseTransfer();
   }
+  self_.reset();
   FinishInfo info;
   info.client_status = 499;
   info.client_cancelled = true;
@@ -651,17 +671,14 @@ void ProxyExchange::ReleaseTransfer() {
     worker_.curl().ReleaseEasy(easy_);
     easy_ = nullptr;
   }
-  if (curl_headers_ != nullptr) {
-    curl_slist_free_all(curl_headers_);
-    curl_headers_ = nullptr;
-  }
+
 }
 
 void ProxyExchange::Complete(int status, const ExchangeResult* result, std::string_view error,
                              std::string_view response_body) {
   if (finished_) return;
   finished_ = true;
-  timer_.cancel();
+  timer_.Cancel();
   if (worker_.options().access_log) {
     RequestLogEntry entry;
     entry.unix_nanos = started_unix_nanos_;

@@ -19,6 +19,8 @@
 #include "asio_beast.h"
 #include "curl_multi.h"
 #include "http_session.h"
+#include "timer_wheel.h"
+#include "upstream_headers.h"
 #include "inferencegw/exchange_report.h"
 #include "inferencegw/gateway.h"
 #include "inferencegw/translate.h"
@@ -67,6 +69,7 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   void PassError();
   void AttemptFailed(FailureKind kind);
   void OnFirstByteTimeout();
+  void OnTimer();
   void OnClientGone();
   void ReleaseTransfer();
   void Complete(int status, const ExchangeResult* result, std::string_view error,
@@ -96,8 +99,10 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   UpstreamRequestBody upstream_;
   std::string upstream_key_;  // format + model of upstream_, to reuse it across attempts
   CURL* easy_ = nullptr;
-  curl_slist* curl_headers_ = nullptr;
-  std::shared_ptr<ProxyExchange> self_;  // set while a transfer runs
+  std::shared_ptr<const UpstreamHeaderBlock> header_block_;  // URL and fixed headers
+  std::vector<std::string> header_lines_;                     // this request's own headers
+  std::vector<curl_slist> header_nodes_;                      // ...linked before the block
+  std::shared_ptr<ProxyExchange> self_;  // set while a transfer or a backoff wait runs
   Mode mode_ = Mode::kHeaders;
   int upstream_status_ = 0;
   std::vector<std::pair<std::string, std::string>> upstream_headers_;  // lowercase names
@@ -109,7 +114,11 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   bool paused_ = false;      // we paused the upstream for a slow client
   TimeNs last_data_at_ = 0;  // the upstream's last stream data (idle timeout after commit)
   TimeNs first_byte_at_ = -1;
-  asio::steady_timer timer_;
+  // One timer, for the current wait: a backoff before the next attempt, the first byte of a
+  // stream, or a silence in a committed stream.
+  enum class TimerPurpose : uint8_t { kNone, kBackoff, kFirstByte, kStreamIdle };
+  TimerPurpose timer_purpose_ = TimerPurpose::kNone;
+  WheelTimer timer_;
   bool finished_ = false;
 };
 

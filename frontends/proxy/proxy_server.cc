@@ -26,6 +26,7 @@ ProxyServer::ProxyServer(ProxyOptions options)
     : options_(std::move(options)),
       io_(1),
       admin_acceptor_(io_),
+      admin_wheel_(io_),
       signals_(io_),
       shutdown_timer_(io_) {}
 
@@ -173,7 +174,8 @@ void ProxyServer::AcceptAdmin() {
       AcceptAdmin();
       return;
     }
-    std::make_shared<HttpSession>(std::move(socket), this, options_.limits, &admin_sessions_)
+    std::make_shared<HttpSession>(std::move(socket), this, options_.limits, &admin_sessions_,
+                                  &admin_wheel_)
         ->Start();
     AcceptAdmin();
   });

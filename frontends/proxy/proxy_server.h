@@ -53,6 +53,7 @@ class ProxyServer : public HttpHandler {
   asio::io_context io_;
   tcp::acceptor admin_acceptor_;
   HttpSession::Registry admin_sessions_;
+  TimerWheel admin_wheel_;
   asio::signal_set signals_;
   std::unique_ptr<ConfigWatcher> watcher_;
   std::unique_ptr<Prober> prober_;

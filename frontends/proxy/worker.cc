@@ -25,7 +25,8 @@ Worker::Worker(int id, Gateway& gateway, const ProxyOptions& options)
       options_(options),
       io_(1),
       acceptor_(io_),
-      curl_(io_),
+      wheel_(io_),
+      curl_(io_, wheel_),
       rng_(std::random_device{}()),
       log_timer_(io_) {
   request_id_prefix_ = fmt::format("{:08x}{:02x}", static_cast<uint32_t>(rng_()), id_ & 0xff);
@@ -72,7 +73,8 @@ void Worker::Accept() {
       });
       return;
     }
-    std::make_shared<HttpSession>(std::move(socket), this, options_.limits, &sessions_)->Start();
+    std::make_shared<HttpSession>(std::move(socket), this, options_.limits, &sessions_, &wheel_)
+        ->Start();
     Accept();
   });
 }

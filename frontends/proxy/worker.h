@@ -19,6 +19,7 @@
 #include "asio_beast.h"
 #include "curl_multi.h"
 #include "http_session.h"
+#include "upstream_headers.h"
 #include "inferencegw/gateway.h"
 #include "proxy_options.h"
 
@@ -49,6 +50,8 @@ class Worker : public HttpHandler {
   // For ProxyExchange (worker thread only).
   asio::io_context& io() { return io_; }
   CurlMulti& curl() { return curl_; }
+  TimerWheel& wheel() { return wheel_; }
+  UpstreamHeaderCache& upstream_headers() { return upstream_headers_; }
   Gateway& gateway() { return gateway_; }
   const ProxyOptions& options() const { return options_; }
   uint64_t NextEntropy() { return rng_(); }
@@ -71,7 +74,9 @@ class Worker : public HttpHandler {
   const ProxyOptions& options_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  TimerWheel wheel_;  // before everything that arms wheel timers
   CurlMulti curl_;
+  UpstreamHeaderCache upstream_headers_;
   HttpSession::Registry sessions_;
   std::mt19937_64 rng_;
   uint64_t request_counter_ = 0;

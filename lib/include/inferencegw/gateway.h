@@ -153,6 +153,7 @@ class Exchange {
 
   // Valid after Begin.
   const RouteTable& table() const { return *table_; }
+  const std::shared_ptr<const RouteTable>& shared_table() const { return table_; }
   const Decision& decision() const { return decision_; }
   const Admission& admission() const { return admission_; }
   const CompiledRoute* route() const { return decision_.route; }
