@@ -42,14 +42,12 @@ CurlMulti::~CurlMulti() {
 }
 
 CURL* CurlMulti::AcquireEasy() {
-  CURL* easy;
-  if (pool_.empty()) {
-    easy = curl_easy_init();
-  } else {
-    easy = pool_.back();
+  if (!pool_.empty()) {
+    CURL* easy = pool_.back();
     pool_.pop_back();
-    curl_easy_reset(easy);
+    return easy;
   }
+  CURL* easy = curl_easy_init();
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlMulti::OnOpenSocket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::OnCloseSocket);

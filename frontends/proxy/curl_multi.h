@@ -40,7 +40,9 @@ class CurlMulti {
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
 
-  // A handle from the pool, reset, with the socket callbacks this class needs already set.
+  // A handle from the pool with the socket callbacks this class needs set. It is not reset (a
+  // reset costs more than setting a few options): it keeps the options of its previous use, so
+  // every user of one CurlMulti must set each option it relies on, every time.
   CURL* AcquireEasy();
   // Returns a handle (not running) to the pool.
   void ReleaseEasy(CURL* easy);

@@ -351,6 +351,7 @@ void ProxyExchange::SendAttempt() {
     // so one early burst hides a long silence.)
     timer_purpose_ = TimerPurpose::kFirstByte;
     timer_.Arm(std::chrono::nanoseconds(attempt_->timeout));
+    curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, 0L);  // the pooled handle may carry one
   } else {
     curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, timeout_ms);
   }

@@ -8,9 +8,21 @@
 namespace inferencegw {
 
 std::string Sha256Hex(std::string_view data) {
+  // One context per thread, reused: EVP_Digest would allocate and free one per call, and this
+  // runs for every request (the log's user hash) and every presented client key.
+  struct Context {
+    Context() : ctx(EVP_MD_CTX_new()) {}
+    ~Context() { EVP_MD_CTX_free(ctx); }
+    EVP_MD_CTX* ctx;
+  };
+  thread_local Context context;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  if (EVP_DigestInit_ex(context.ctx, EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(context.ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(context.ctx, digest, &length) != 1) {
+    EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   hex.reserve(length * 2);
