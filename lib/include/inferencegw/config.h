@@ -188,7 +188,7 @@ struct FallbackConfig {
   int retries_per_backend = 0;          // extra tries on the same backend before moving on; 0..10
   int backoff_base_millis = 100;        // first retry waits up to this (full jitter); >= 1
   int backoff_max_millis = 2000;        // cap on one wait; >= base
-  int deadline_seconds = 0;             // overall bound on all attempts; 0 = 2 x timeout x chain
+  int deadline_seconds = 0;             // overall bound on all attempts; 0: derived (RetryPolicy)
 };
 
 struct RateLimitConfig {

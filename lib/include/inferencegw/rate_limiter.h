@@ -55,10 +55,12 @@ struct Admission {
 // Thread-safe, and fast under contention (sharded; one short lock per call). Memory is bounded:
 // a bucket that has refilled to full is indistinguishable from a new one and is evicted when its
 // shard grows; beyond `max_buckets` the least recently used full-or-not buckets go first.
+// Rates and bursts are held as whole numbers up to 150 million per minute (a fractional rate is
+// rounded, at least 1; a burst below 1 counts as 1).
 class RateLimiter {
  public:
   struct Options {
-    size_t max_buckets = 1 << 21;  // about 2 million (route, user) pairs, ~100 MB at most
+    size_t max_buckets = 1 << 20;  // about 1 million (route, user) pairs: ~120 MB at most
     size_t shards = 64;            // power of two
   };
   RateLimiter();
