@@ -4,6 +4,8 @@
 #ifndef INFERENCEGW_PROXY_ASIO_BEAST_H_
 #define INFERENCEGW_PROXY_ASIO_BEAST_H_
 
+// <utility> must come first (see above).
+// clang-format off
 #include <utility>
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +17,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+// clang-format on
 
 namespace inferencegw::proxy {
 

@@ -103,16 +103,23 @@ int CurlMulti::OnSocket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
   if (it == self->sockets_.end()) return 0;  // not one of ours (cannot happen: we open them)
   const std::shared_ptr<Socket>& socket = it->second;
   switch (what) {
-    case CURL_POLL_IN: socket->wanted = CURL_POLL_IN; break;
-    case CURL_POLL_OUT: socket->wanted = CURL_POLL_OUT; break;
-    case CURL_POLL_INOUT: socket->wanted = CURL_POLL_IN | CURL_POLL_OUT; break;
+    case CURL_POLL_IN:
+      socket->wanted = CURL_POLL_IN;
+      break;
+    case CURL_POLL_OUT:
+      socket->wanted = CURL_POLL_OUT;
+      break;
+    case CURL_POLL_INOUT:
+      socket->wanted = CURL_POLL_IN | CURL_POLL_OUT;
+      break;
     case CURL_POLL_REMOVE: {
       socket->wanted = 0;
       boost::system::error_code ec;
       socket->descriptor.cancel(ec);
       return 0;
     }
-    default: break;
+    default:
+      break;
   }
   self->Arm(socket);
   return 0;
@@ -122,25 +129,25 @@ void CurlMulti::Arm(const std::shared_ptr<Socket>& socket) {
   if (socket->closed) return;
   if ((socket->wanted & CURL_POLL_IN) && !socket->reading) {
     socket->reading = true;
-    socket->descriptor.async_wait(
-        asio::posix::stream_descriptor::wait_read,
-        [this, socket](const boost::system::error_code& ec) {
-          socket->reading = false;
-          if (ec || socket->closed) return;
-          if (socket->wanted & CURL_POLL_IN) Action(socket->fd, CURL_CSELECT_IN);
-          Arm(socket);
-        });
+    socket->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
+                                  [this, socket](const boost::system::error_code& ec) {
+                                    socket->reading = false;
+                                    if (ec || socket->closed) return;
+                                    if (socket->wanted & CURL_POLL_IN)
+                                      Action(socket->fd, CURL_CSELECT_IN);
+                                    Arm(socket);
+                                  });
   }
   if ((socket->wanted & CURL_POLL_OUT) && !socket->writing) {
     socket->writing = true;
-    socket->descriptor.async_wait(
-        asio::posix::stream_descriptor::wait_write,
-        [this, socket](const boost::system::error_code& ec) {
-          socket->writing = false;
-          if (ec || socket->closed) return;
-          if (socket->wanted & CURL_POLL_OUT) Action(socket->fd, CURL_CSELECT_OUT);
-          Arm(socket);
-        });
+    socket->descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
+                                  [this, socket](const boost::system::error_code& ec) {
+                                    socket->writing = false;
+                                    if (ec || socket->closed) return;
+                                    if (socket->wanted & CURL_POLL_OUT)
+                                      Action(socket->fd, CURL_CSELECT_OUT);
+                                    Arm(socket);
+                                  });
   }
 }
 

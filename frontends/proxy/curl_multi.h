@@ -69,8 +69,8 @@ class CurlMulti {
 
   asio::io_context& io_;
   CURLM* multi_;
-  asio::steady_timer timer_;       // timeouts up to one wheel slot (0: as soon as possible)
-  WheelTimer coarse_timer_;        // longer timeouts
+  asio::steady_timer timer_;  // timeouts up to one wheel slot (0: as soon as possible)
+  WheelTimer coarse_timer_;   // longer timeouts
   std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
   std::vector<CURL*> pool_;
   size_t running_ = 0;

@@ -149,17 +149,15 @@ void HttpSession::OnHeader(beast::error_code ec) {
                           return;
                         }
                         self->write_timer_.Cancel();
-                        http::async_read(self->stream_, self->buffer_, *self->parser_,
-                                         [self](beast::error_code rec, std::size_t) {
-                                           self->OnBody(rec);
-                                         });
+                        http::async_read(
+                            self->stream_, self->buffer_, *self->parser_,
+                            [self](beast::error_code rec, std::size_t) { self->OnBody(rec); });
                       });
     return;
   }
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code rec, std::size_t) {
-                     self->OnBody(rec);
-                   });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code rec, std::size_t) { self->OnBody(rec); });
 }
 
 void HttpSession::OnBody(beast::error_code ec) {
@@ -283,8 +281,7 @@ void HttpSession::BeginStream(http::response<http::empty_body>&& head) {
   head.keep_alive(request_keep_alive_ && !draining_);
   head.chunked(true);
   stream_head_ = std::make_unique<http::response<http::empty_body>>(std::move(head));
-  stream_serializer_ =
-      std::make_unique<http::response_serializer<http::empty_body>>(*stream_head_);
+  stream_serializer_ = std::make_unique<http::response_serializer<http::empty_body>>(*stream_head_);
   writing_ = true;
   ArmWriteTimer();
   http::async_write_header(stream_, *stream_serializer_,

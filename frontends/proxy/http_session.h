@@ -6,7 +6,8 @@
 //   auto session = std::make_shared<HttpSession>(std::move(socket), &handler, limits, &registry,
 //                                                &wheel);
 //   session->Start();
-//   // in the handler: session->Reply(std::move(response));  or  BeginStream / StreamChunk / EndStream
+//   // in the handler: session->Reply(std::move(response));  or  BeginStream / StreamChunk /
+//   EndStream
 #ifndef INFERENCEGW_PROXY_HTTP_SESSION_H_
 #define INFERENCEGW_PROXY_HTTP_SESSION_H_
 
@@ -127,7 +128,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string remote_;
   std::unique_ptr<http::request_parser<http::string_body>> parser_;
   bool request_keep_alive_ = true;
-  bool busy_ = false;       // a request is being handled (not reading)
+  bool busy_ = false;  // a request is being handled (not reading)
   bool closed_ = false;
   bool draining_ = false;
   // Streaming state.

@@ -11,7 +11,6 @@
 
 namespace inferencegw::proxy {
 
-
 LogSink& LogSink::Get() {
   static LogSink* const sink = new LogSink();
   return *sink;

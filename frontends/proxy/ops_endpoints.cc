@@ -41,13 +41,16 @@ std::optional<Response> ServeOps(Gateway& gateway, const Request& request, bool 
       if (backend.health->IsAvailable(now)) ++usable;
     }
     if (usable == 0) {
-      return Json(version,
-                  fmt::format(R"({{"status":"unavailable","reason":"no backend is available","backends":{}}})",
-                              table->backends().size()),
-                  http::status::service_unavailable);
+      return Json(
+          version,
+          fmt::format(
+              R"({{"status":"unavailable","reason":"no backend is available","backends":{}}})",
+              table->backends().size()),
+          http::status::service_unavailable);
     }
-    return Json(version, fmt::format(R"({{"status":"ready","available_backends":{},"backends":{}}})",
-                                     usable, table->backends().size()));
+    return Json(version,
+                fmt::format(R"({{"status":"ready","available_backends":{},"backends":{}}})", usable,
+                            table->backends().size()));
   }
   if (path == "/metrics") {
     Response response(http::status::ok, version);

@@ -2,7 +2,8 @@
 // plus /admin/config, /admin/backends, /admin/costs and /admin/experiments on the admin port
 // only. All render library state; none shows a secret.
 //
-//   if (std::optional<Response> r = ServeOps(gateway, request, /*admin=*/false)) session->Reply(*r);
+//   if (std::optional<Response> r = ServeOps(gateway, request, /*admin=*/false))
+//   session->Reply(*r);
 #ifndef INFERENCEGW_PROXY_OPS_ENDPOINTS_H_
 #define INFERENCEGW_PROXY_OPS_ENDPOINTS_H_
 

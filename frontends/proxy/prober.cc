@@ -24,9 +24,7 @@ class Prober::Probe : public CurlTransfer {
     if (easy_ != nullptr) prober_.curl_.ReleaseEasy(easy_);
   }
   void Begin() { prober_.curl_.Start(easy_, this); }
-  void Cancel() {
-    prober_.curl_.Abort(easy_);
-  }
+  void Cancel() { prober_.curl_.Abort(easy_); }
 
   void OnCurlDone(CURLcode code) override {
     long status = 0;

@@ -40,7 +40,7 @@ class Prober {
     TimeNs next_due = 0;
     bool in_flight = false;
   };
-  std::map<std::string, Schedule> schedule_;  // by backend key
+  std::map<std::string, Schedule> schedule_;              // by backend key
   std::map<std::string, std::unique_ptr<Probe>> probes_;  // in flight, by backend key
 };
 

@@ -19,8 +19,8 @@ constexpr size_t kMaxErrorBodyBytes = 64 * 1024;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -61,10 +61,14 @@ std::string_view KServeModel(std::string_view path) {
 
 FailureKind FailureForCurl(CURLcode code) {
   switch (code) {
-    case CURLE_OK: return FailureKind::kNone;
-    case CURLE_OPERATION_TIMEDOUT: return FailureKind::kTimeout;
-    case CURLE_WRITE_ERROR: return FailureKind::kProtocol;  // we refused an oversized body
-    default: return FailureKind::kConnect;
+    case CURLE_OK:
+      return FailureKind::kNone;
+    case CURLE_OPERATION_TIMEDOUT:
+      return FailureKind::kTimeout;
+    case CURLE_WRITE_ERROR:
+      return FailureKind::kProtocol;  // we refused an oversized body
+    default:
+      return FailureKind::kConnect;
   }
 }
 
@@ -186,7 +190,8 @@ bool ProxyExchange::Authenticate() {
     }
     authenticated_ = true;
     user_ = key->user;
-    for (const auto& [name, value] : key->attributes) trusted_headers_.emplace_back(Lower(name), value);
+    for (const auto& [name, value] : key->attributes)
+      trusted_headers_.emplace_back(Lower(name), value);
   }
   // The router sees the client's headers, minus those an authenticated identity overrides.
   headers_.reserve(16);
@@ -282,7 +287,8 @@ void ProxyExchange::SendAttempt() {
   curl_easy_setopt(easy_, CURLOPT_URL, header_block_->url().c_str());
   curl_easy_setopt(easy_, CURLOPT_POST, 1L);
   curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, upstream_.body.data());
-  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(upstream_.body.size()));
+  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE,
+                   static_cast<curl_off_t>(upstream_.body.size()));
   // This request's own headers go in front of the backend's shared block: x-request-id (once:
   // the client's value when it is sane, else ours) and the client headers the allow-list lets
   // through. Nodes point into members that outlive the transfer.
@@ -297,7 +303,8 @@ void ProxyExchange::SendAttempt() {
   header_nodes_.resize(header_lines_.size());
   for (size_t i = 0; i < header_lines_.size(); ++i) {
     header_nodes_[i].data = header_lines_[i].data();
-    header_nodes_[i].next = i + 1 < header_lines_.size() ? &header_nodes_[i + 1] : header_block_->head();
+    header_nodes_[i].next =
+        i + 1 < header_lines_.size() ? &header_nodes_[i + 1] : header_block_->head();
   }
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, header_nodes_.data());
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &ProxyExchange::OnHeaderLine);
@@ -305,9 +312,11 @@ void ProxyExchange::SendAttempt() {
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &ProxyExchange::OnBodyData);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
-  const long timeout_ms = static_cast<long>(std::max<DurationNs>(1, attempt_->timeout / kNanosPerMilli));
-  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
-                   std::min<long>(timeout_ms, static_cast<long>(worker_.options().connect_timeout.count())));
+  const long timeout_ms =
+      static_cast<long>(std::max<DurationNs>(1, attempt_->timeout / kNanosPerMilli));
+  curl_easy_setopt(
+      easy_, CURLOPT_CONNECTTIMEOUT_MS,
+      std::min<long>(timeout_ms, static_cast<long>(worker_.options().connect_timeout.count())));
   if (header_block_->https()) {
     curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
   } else {
@@ -534,7 +543,6 @@ void ProxyExchange::ReleaseTransfer() {
     worker_.curl().ReleaseEasy(easy_);
     easy_ = nullptr;
   }
-
 }
 
 }  // namespace inferencegw::proxy

@@ -19,11 +19,11 @@
 #include "asio_beast.h"
 #include "curl_multi.h"
 #include "http_session.h"
-#include "timer_wheel.h"
-#include "upstream_headers.h"
 #include "inferencegw/exchange_report.h"
 #include "inferencegw/gateway.h"
 #include "inferencegw/translate.h"
+#include "timer_wheel.h"
+#include "upstream_headers.h"
 
 namespace inferencegw::proxy {
 
@@ -43,11 +43,11 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
  private:
   // How the current attempt's response body is being handled.
   enum class Mode : uint8_t {
-    kHeaders,       // no final status line yet
-    kStream,        // a 2xx event stream: translated and forwarded as it arrives
-    kBuffer,        // a 2xx answer kept whole, translated at the end
-    kRetryable,     // a failure that moves on: the body is kept only for the log
-    kPassError,     // a failure that goes to the client (e.g. 400), translated
+    kHeaders,    // no final status line yet
+    kStream,     // a 2xx event stream: translated and forwarded as it arrives
+    kBuffer,     // a 2xx answer kept whole, translated at the end
+    kRetryable,  // a failure that moves on: the body is kept only for the log
+    kPassError,  // a failure that goes to the client (e.g. 400), translated
   };
 
   bool Authenticate();
@@ -100,8 +100,8 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   std::string upstream_key_;  // format + model of upstream_, to reuse it across attempts
   CURL* easy_ = nullptr;
   std::shared_ptr<const UpstreamHeaderBlock> header_block_;  // URL and fixed headers
-  std::vector<std::string> header_lines_;                     // this request's own headers
-  std::vector<curl_slist> header_nodes_;                      // ...linked before the block
+  std::vector<std::string> header_lines_;                    // this request's own headers
+  std::vector<curl_slist> header_nodes_;                     // ...linked before the block
   std::shared_ptr<ProxyExchange> self_;  // set while a transfer or a backoff wait runs
   Mode mode_ = Mode::kHeaders;
   int upstream_status_ = 0;

@@ -78,9 +78,8 @@ void ProxyExchange::OnStreamIdle() {
 }
 
 void ProxyExchange::EndStreamWithError(FailureKind kind) {
-  const std::string message =
-      fmt::format("the upstream stream from {} broke: {}", attempt_->target->key,
-                  FailureKindName(kind));
+  const std::string message = fmt::format("the upstream stream from {} broke: {}",
+                                          attempt_->target->key, FailureKindName(kind));
   std::string out;
   if (api_ == ClientApi::kMessages) {
     AppendSseEvent(&out, "error", AnthropicErrorJson("api_error", message));

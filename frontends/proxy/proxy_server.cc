@@ -76,8 +76,8 @@ absl::StatusOr<std::unique_ptr<ProxyServer>> ProxyServer::Create(ProxyOptions op
                                               o.admin_port, ec.message()));
   }
   server->admin_port_ = server->admin_acceptor_.local_endpoint().port();
-  server->watcher_ = std::make_unique<ConfigWatcher>(server->io_, *server->gateway_,
-                                                     o.config_path, o.config_poll);
+  server->watcher_ =
+      std::make_unique<ConfigWatcher>(server->io_, *server->gateway_, o.config_path, o.config_poll);
   server->prober_ = std::make_unique<Prober>(server->io_, *server->gateway_);
   return server;
 }
@@ -111,14 +111,13 @@ int ProxyServer::Run() {
   AcceptAdmin();
   watcher_->Start();
   prober_->Start();
-  LogSink::Get().Event(
-      "info", "listening",
-      {{"listen", fmt::format("{}:{}", options_.listen_host, listen_port_)},
-       {"admin", fmt::format("{}:{}", options_.admin_host, admin_port_)},
-       {"threads", std::to_string(options_.threads)},
-       {"config", options_.config_path},
-       {"backends", std::to_string(gateway_->table()->backends().size())},
-       {"routes", std::to_string(gateway_->table()->routes().size())}});
+  LogSink::Get().Event("info", "listening",
+                       {{"listen", fmt::format("{}:{}", options_.listen_host, listen_port_)},
+                        {"admin", fmt::format("{}:{}", options_.admin_host, admin_port_)},
+                        {"threads", std::to_string(options_.threads)},
+                        {"config", options_.config_path},
+                        {"backends", std::to_string(gateway_->table()->backends().size())},
+                        {"routes", std::to_string(gateway_->table()->routes().size())}});
   io_.run();
 
   for (auto& worker : workers_) worker->Stop();
@@ -205,8 +204,8 @@ void ProxyServer::Handle(const std::shared_ptr<HttpSession>& session, Request&& 
     session->Reply(std::move(response));
     return;
   }
-  session->Reply(JsonError(request.version(), 404, fmt::format("unknown admin path {}", path),
-                           "unknown_url"));
+  session->Reply(
+      JsonError(request.version(), 404, fmt::format("unknown admin path {}", path), "unknown_url"));
 }
 
 }  // namespace inferencegw::proxy

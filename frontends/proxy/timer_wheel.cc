@@ -4,8 +4,7 @@
 
 namespace inferencegw::proxy {
 
-TimerWheel::TimerWheel(asio::io_context& io)
-    : timer_(io), epoch_(Clock::now()), slots_(kSlots) {}
+TimerWheel::TimerWheel(asio::io_context& io) : timer_(io), epoch_(Clock::now()), slots_(kSlots) {}
 
 TimerWheel::~TimerWheel() { timer_.cancel(); }
 

@@ -181,8 +181,8 @@ void Worker::ReplyOps(const std::shared_ptr<HttpSession>& session, Request&& req
     session->Reply(std::move(response));
     return;
   }
-  session->Reply(JsonError(request.version(), 404, fmt::format("unknown path {}", path),
-                           "unknown_url"));
+  session->Reply(
+      JsonError(request.version(), 404, fmt::format("unknown path {}", path), "unknown_url"));
 }
 
 }  // namespace inferencegw::proxy

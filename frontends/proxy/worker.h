@@ -19,9 +19,9 @@
 #include "asio_beast.h"
 #include "curl_multi.h"
 #include "http_session.h"
-#include "upstream_headers.h"
 #include "inferencegw/gateway.h"
 #include "proxy_options.h"
+#include "upstream_headers.h"
 
 namespace inferencegw::proxy {
 

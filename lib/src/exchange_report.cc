@@ -14,10 +14,14 @@ namespace {
 
 std::string_view ExhaustedCode(int http_status) {
   switch (http_status) {
-    case 504: return "upstream_timeout";
-    case 503: return "no_backend_available";
-    case 429: return "upstream_rate_limited";
-    default: return "upstream_failed";
+    case 504:
+      return "upstream_timeout";
+    case 503:
+      return "no_backend_available";
+    case 429:
+      return "upstream_rate_limited";
+    default:
+      return "upstream_failed";
   }
 }
 
@@ -69,15 +73,16 @@ void AppendRateLimitHeaders(const CompiledRoute& route, const Admission& admissi
   AppendQuota("requests", admission.requests, out);
   AppendQuota("tokens", admission.tokens, out);
   if (!admission.allowed) {
-    out->emplace_back("retry-after", fmt::format("{}", std::max<int64_t>(1, CeilSeconds(admission.retry_after))));
+    out->emplace_back("retry-after",
+                      fmt::format("{}", std::max<int64_t>(1, CeilSeconds(admission.retry_after))));
   }
 }
 
 std::string RateLimitedErrorBody(ClientApi api, const Admission& admission) {
-  const std::string message = fmt::format(
-      "rate limit exceeded: {} per minute for this {}; retry after {}",
-      admission.limited_by_tokens ? "tokens" : "requests",
-      "route", FormatGoDuration(admission.retry_after));
+  const std::string message =
+      fmt::format("rate limit exceeded: {} per minute for this {}; retry after {}",
+                  admission.limited_by_tokens ? "tokens" : "requests", "route",
+                  FormatGoDuration(admission.retry_after));
   return ErrorJsonFor(api, 429, message, "rate_limit_exceeded");
 }
 
@@ -87,8 +92,8 @@ std::string ExhaustedErrorBody(const Exchange& exchange, ClientApi api, int http
   if (attempts.empty()) {
     message = "no backend could be tried";
   } else {
-    message = fmt::format("all {} attempt{} failed:", attempts.size(),
-                          attempts.size() == 1 ? "" : "s");
+    message =
+        fmt::format("all {} attempt{} failed:", attempts.size(), attempts.size() == 1 ? "" : "s");
     for (size_t i = 0; i < attempts.size(); ++i) {
       const AttemptRecord& a = attempts[i];
       message += fmt::format("{} {}: {}", i == 0 ? "" : ";",
@@ -108,8 +113,10 @@ std::string ExhaustedErrorBody(const Exchange& exchange, ClientApi api, int http
   w.Key("attempts").BeginArray();
   for (const AttemptRecord& a : attempts) {
     w.BeginObject()
-        .Key("backend").String(exchange.table().backend(a.backend).key)
-        .Key("outcome").String(FailureKindName(a.failure));
+        .Key("backend")
+        .String(exchange.table().backend(a.backend).key)
+        .Key("outcome")
+        .String(FailureKindName(a.failure));
     if (a.http_status != 0) {
       w.Key("status").Int(a.http_status);
     } else {
@@ -135,9 +142,8 @@ std::string FormatGoDuration(DurationNs d) {
   const int64_t minutes = d / (60 * kNanosPerSecond);
   d -= minutes * 60 * kNanosPerSecond;
   const int64_t millis = (d + kNanosPerMilli - 1) / kNanosPerMilli;
-  std::string seconds = millis % 1000 == 0
-                            ? fmt::format("{}", millis / 1000)
-                            : fmt::format("{}.{:03}", millis / 1000, millis % 1000);
+  std::string seconds = millis % 1000 == 0 ? fmt::format("{}", millis / 1000)
+                                           : fmt::format("{}.{:03}", millis / 1000, millis % 1000);
   while (seconds.find('.') != std::string::npos && seconds.back() == '0') seconds.pop_back();
   if (hours > 0) return fmt::format("{}h{}m{}s", hours, minutes, seconds);
   if (minutes > 0) return fmt::format("{}m{}s", minutes, seconds);
@@ -150,10 +156,14 @@ std::string RenderModelsList(const RouteTable& table, int64_t created_unix_secon
   w.BeginObject().Key("object").String("list").Key("data").BeginArray();
   for (const std::string& model : table.served_models()) {
     w.BeginObject()
-        .Key("id").String(model)
-        .Key("object").String("model")
-        .Key("created").Int(created_unix_seconds)
-        .Key("owned_by").String("inferencegw")
+        .Key("id")
+        .String(model)
+        .Key("object")
+        .String("model")
+        .Key("created")
+        .Int(created_unix_seconds)
+        .Key("owned_by")
+        .String("inferencegw")
         .EndObject();
   }
   w.EndArray().EndObject();
@@ -201,8 +211,10 @@ std::string RenderRequestLog(const RequestLogEntry& e) {
       w.Key("attempt_log").BeginArray();
       for (const AttemptRecord& a : ex.attempts()) {
         w.BeginObject()
-            .Key("backend").String(ex.table().backend(a.backend).key)
-            .Key("outcome").String(FailureKindName(a.failure));
+            .Key("backend")
+            .String(ex.table().backend(a.backend).key)
+            .Key("outcome")
+            .String(FailureKindName(a.failure));
         if (a.http_status != 0) w.Key("status").Int(a.http_status);
         w.Key("ms").Double(std::round(static_cast<double>(a.duration) / 1e3) / 1e3);
         w.EndObject();

@@ -89,7 +89,8 @@ struct KubernetesBackend {
   std::string service_name;
   std::string namespace_;  // "" means the backend's namespace
   int port = 8080;         // 1..65535
-  // Extension: the base URL to use instead of http://{service}.{namespace}.svc.cluster.local:{port}.
+  // Extension: the base URL to use instead of
+  // http://{service}.{namespace}.svc.cluster.local:{port}.
   std::string url;
   // Extension: the served model name (vLLM rejects any other); "" keeps the client's.
   std::string model;
@@ -97,10 +98,10 @@ struct KubernetesBackend {
 
 struct HealthCheck {
   std::string path = "/health";
-  int interval_seconds = 30;   // >= 1
-  int timeout_seconds = 5;     // >= 1
-  int failure_threshold = 3;   // consecutive failed probes before Unhealthy; >= 1
-  int success_threshold = 1;   // extension: consecutive good probes before Healthy again; >= 1
+  int interval_seconds = 30;  // >= 1
+  int timeout_seconds = 5;    // >= 1
+  int failure_threshold = 3;  // consecutive failed probes before Unhealthy; >= 1
+  int success_threshold = 1;  // extension: consecutive good probes before Healthy again; >= 1
 };
 
 // A price in nano-units of the currency (1e-9) per 1000 tokens, or per request for
@@ -120,13 +121,13 @@ struct CostConfig {
 
 // Extension. The circuit breaker and passive outlier detection for one backend.
 struct CircuitBreakerConfig {
-  int consecutive_failures = 5;       // opens after this many failures in a row; >= 1
-  int failure_rate_percent = 50;      // opens when this share of the window failed; 1..100
-  int minimum_requests = 20;          // ...and the window holds at least this many; >= 1
-  int window_seconds = 30;            // the sliding window; >= 1
-  int open_seconds = 30;              // first time spent open before half-open; >= 1
-  int max_open_seconds = 300;         // open time doubles on each re-open up to this; >= open
-  int half_open_requests = 1;         // probes allowed at once while half-open; >= 1
+  int consecutive_failures = 5;   // opens after this many failures in a row; >= 1
+  int failure_rate_percent = 50;  // opens when this share of the window failed; 1..100
+  int minimum_requests = 20;      // ...and the window holds at least this many; >= 1
+  int window_seconds = 30;        // the sliding window; >= 1
+  int open_seconds = 30;          // first time spent open before half-open; >= 1
+  int max_open_seconds = 300;     // open time doubles on each re-open up to this; >= open
+  int half_open_requests = 1;     // probes allowed at once while half-open; >= 1
 };
 
 struct BackendSpec {
@@ -206,7 +207,7 @@ struct ExperimentConfig {
   std::string control;    // backend name
   std::string treatment;  // backend name
   // Share of users in the treatment arm, 0..100, in steps of 0.01 (basis points).
-  int traffic_basis_points = 1000;  // trafficPercent: 10 (the reference's default)
+  int traffic_basis_points = 1000;     // trafficPercent: 10 (the reference's default)
   std::string metric = "latency_p95";  // latency_p50|latency_p95|latency_p99|error_rate|cost
 };
 
@@ -248,8 +249,8 @@ inline constexpr std::string_view kClientKeysAnnotation =
     "gateway.inference-gateway.io/client-keys";
 
 struct ClientKey {
-  std::string user;          // the user id requests with this key are accounted to
-  std::string sha256_hex;    // lowercase hex SHA-256 of the key
+  std::string user;        // the user id requests with this key are accounted to
+  std::string sha256_hex;  // lowercase hex SHA-256 of the key
   // Trusted request headers set for this user (e.g. {"x-user-tier": "premium"}); they replace
   // whatever the client sent under those names, so rules can match them.
   std::map<std::string, std::string> attributes;

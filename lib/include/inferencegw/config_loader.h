@@ -22,11 +22,11 @@ namespace inferencegw {
 struct ConfigIssue {
   enum class Severity { kError, kWarning };
   Severity severity = Severity::kError;
-  std::string file;        // "" when unknown
-  int line = 0;            // 1-based; 0 when unknown
-  std::string object;      // "InferenceRoute default/chatbot-route"; "" for file-level issues
-  std::string field;       // "spec.fallback.backends[1]"
-  std::string message;     // "unknown backend \"claude\""
+  std::string file;     // "" when unknown
+  int line = 0;         // 1-based; 0 when unknown
+  std::string object;   // "InferenceRoute default/chatbot-route"; "" for file-level issues
+  std::string field;    // "spec.fallback.backends[1]"
+  std::string message;  // "unknown backend \"claude\""
   // A stable CamelCase reason for Kubernetes conditions: "BackendNotFound", "InvalidValue",
   // "UnknownField", "DuplicateName", "SecretNotFound", "ParseError", ...
   std::string reason;

@@ -28,11 +28,11 @@ using PicoUnits = int64_t;
 inline constexpr PicoUnits kPicosPerUnit = 1'000'000'000'000;
 
 struct Prices {
-  PriceNanos input = 0;        // per 1000 uncached prompt tokens
-  PriceNanos output = 0;       // per 1000 completion tokens
-  PriceNanos cached_input = 0; // per 1000 prompt tokens read from a cache
-  PriceNanos cache_write = 0;  // per 1000 prompt tokens written to a cache
-  PriceNanos request = 0;      // per request
+  PriceNanos input = 0;         // per 1000 uncached prompt tokens
+  PriceNanos output = 0;        // per 1000 completion tokens
+  PriceNanos cached_input = 0;  // per 1000 prompt tokens read from a cache
+  PriceNanos cache_write = 0;   // per 1000 prompt tokens written to a cache
+  PriceNanos request = 0;       // per request
   std::string currency = "USD";
 
   static Prices FromConfig(const CostConfig& cost);
@@ -52,8 +52,8 @@ struct LedgerKey {
   std::string_view backend;     // "namespace/name"
   std::string_view experiment;  // "" when the request was in no experiment
   Arm arm = Arm::kNone;
-  std::string_view user;        // "" when the request had no user key
-  std::string_view currency;    // the backend's currency
+  std::string_view user;      // "" when the request had no user key
+  std::string_view currency;  // the backend's currency
 };
 
 struct LedgerTotals {

@@ -34,8 +34,7 @@ inline constexpr std::string_view kCurrencyResponseHeader = "x-inferencegw-cost-
 // x-inferencegw-route, -backend (the backend that answered; absent when none did), -attempts
 // (requests sent upstream), -experiment and -variant (when an experiment applied), and -cost /
 // -cost-currency when `result` is given and the cost is known.
-void AppendDecisionHeaders(const Exchange& exchange, const ExchangeResult* result,
-                           HeaderList* out);
+void AppendDecisionHeaders(const Exchange& exchange, const ExchangeResult* result, HeaderList* out);
 
 // x-ratelimit-{limit,remaining,reset}-{requests,tokens} for the limits the route has (reset as
 // a Go-style duration like OpenAI's, "1m30s", "250ms"), and retry-after (whole seconds, rounded
@@ -64,16 +63,16 @@ struct RequestLogEntry {
   std::string_view request_id;
   std::string_view method;
   std::string_view path;
-  std::string_view api;         // ClientApiName
-  std::string_view model;       // the client's model
-  std::string_view client;      // remote address
-  const Exchange* exchange = nullptr;       // route, backend, arm, attempts (null: none began)
-  const ExchangeResult* result = nullptr;   // usage and cost
+  std::string_view api;                    // ClientApiName
+  std::string_view model;                  // the client's model
+  std::string_view client;                 // remote address
+  const Exchange* exchange = nullptr;      // route, backend, arm, attempts (null: none began)
+  const ExchangeResult* result = nullptr;  // usage and cost
   int status = 0;
   bool stream = false;
   DurationNs latency = 0;
   DurationNs time_to_first_byte = -1;  // -1: none
-  std::string_view error;       // short reason for non-2xx answers
+  std::string_view error;              // short reason for non-2xx answers
   // Only for routes with enableLogging: the request and (non-streamed) response bodies.
   std::string_view request_body;
   std::string_view response_body;

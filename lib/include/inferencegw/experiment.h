@@ -8,8 +8,8 @@
 // The hash (docs/architecture.md repeats it):
 //   StableHash64(s) = Fmix64(FNV-1a-64(s))   FNV offset 0xcbf29ce484222325, prime 0x100000001b3;
 //                                            Fmix64 is MurmurHash3's 64-bit finalizer.
-//   bucket(experiment, user) = (Fmix64(StableHash64(experiment) ^ StableHash64(user)) * 10000) >> 64
-//   arm = bucket < traffic_basis_points ? treatment : control
+//   bucket(experiment, user) = (Fmix64(StableHash64(experiment) ^ StableHash64(user)) * 10000) >>
+//   64 arm = bucket < traffic_basis_points ? treatment : control
 // absl::Hash is randomized per process and is never used for decisions.
 #ifndef INFERENCEGW_EXPERIMENT_H_
 #define INFERENCEGW_EXPERIMENT_H_
@@ -31,12 +31,12 @@ inline constexpr uint32_t kBasisPointsPerWhole = 10'000;
 
 // One experiment's split, compiled from its name and share. Trivially copyable.
 struct ExperimentSplit {
-  uint64_t salt = 0;                  // StableHash64(name)
+  uint64_t salt = 0;                    // StableHash64(name)
   uint32_t treatment_basis_points = 0;  // 0..10000
 
   static constexpr ExperimentSplit Create(std::string_view name, uint32_t basis_points) {
-    return {StableHash64(name), basis_points > kBasisPointsPerWhole ? kBasisPointsPerWhole
-                                                                    : basis_points};
+    return {StableHash64(name),
+            basis_points > kBasisPointsPerWhole ? kBasisPointsPerWhole : basis_points};
   }
 };
 
@@ -49,7 +49,7 @@ constexpr uint32_t ExperimentBucket(const ExperimentSplit& split, uint64_t user_
 // points never assigns treatment; 10000 always does.
 constexpr Arm AssignArm(const ExperimentSplit& split, uint64_t user_hash) {
   return ExperimentBucket(split, user_hash) < split.treatment_basis_points ? Arm::kTreatment
-                                                                          : Arm::kControl;
+                                                                           : Arm::kControl;
 }
 
 }  // namespace inferencegw

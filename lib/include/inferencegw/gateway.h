@@ -161,10 +161,10 @@ class Exchange {
   struct Attempt {
     BackendIndex backend = kNoBackend;
     const CompiledBackend* target = nullptr;
-    int number = 0;         // 0-based over the whole exchange
-    int retry = 0;          // 0 for the first try on this backend
-    DurationNs delay = 0;   // wait this long before sending (backoff)
-    DurationNs timeout = 0; // bound on this attempt, within the overall deadline
+    int number = 0;          // 0-based over the whole exchange
+    int retry = 0;           // 0 for the first try on this backend
+    DurationNs delay = 0;    // wait this long before sending (backoff)
+    DurationNs timeout = 0;  // bound on this attempt, within the overall deadline
   };
 
   // The next attempt at `now`, or nullopt when none is left: the plan is exhausted, the deadline
@@ -219,7 +219,7 @@ class Exchange {
   // Attempt state.
   size_t plan_pos_ = 0;  // index into decision_.plan.backends of the current backend
   Attempt current_;
-  bool has_current_ = false;   // a slot is held on current_.backend
+  bool has_current_ = false;  // a slot is held on current_.backend
   bool committed_ = false;
   TimeNs current_started_ = 0;
   TimeNs committed_at_ = 0;

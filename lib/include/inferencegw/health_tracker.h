@@ -25,7 +25,7 @@ namespace inferencegw {
 
 enum class HealthState : uint8_t { kUnknown = 0, kHealthy, kUnhealthy };
 enum class BreakerState : uint8_t { kClosed = 0, kOpen, kHalfOpen };
-std::string_view HealthStateName(HealthState s);    // "Unknown", "Healthy", "Unhealthy" (CRD values)
+std::string_view HealthStateName(HealthState s);  // "Unknown", "Healthy", "Unhealthy" (CRD values)
 std::string_view BreakerStateName(BreakerState s);  // "closed", "open", "half_open"
 
 // What a frontend reports when one attempt to a backend ends.
@@ -38,16 +38,16 @@ struct AttemptOutcome {
 struct BackendHealthSnapshot {
   HealthState health = HealthState::kUnknown;  // from probes; kUnknown until the first probe
   BreakerState breaker = BreakerState::kClosed;
-  bool available = true;              // what the router sees now
+  bool available = true;  // what the router sees now
   int in_flight = 0;
   int consecutive_failures = 0;
-  uint32_t window_requests = 0;       // in the breaker's sliding window
+  uint32_t window_requests = 0;  // in the breaker's sliding window
   uint32_t window_failures = 0;
   uint64_t total_requests = 0;
   uint64_t total_failures = 0;
-  double latency_ewma_ms = 0;         // exponentially weighted mean of successful attempts
-  TimeNs last_probe = -1;             // -1 when never probed
-  TimeNs open_until = 0;              // when the breaker may half-open (valid when open)
+  double latency_ewma_ms = 0;  // exponentially weighted mean of successful attempts
+  TimeNs last_probe = -1;      // -1 when never probed
+  TimeNs open_until = 0;       // when the breaker may half-open (valid when open)
 };
 
 // Thread-safe. The health and breaker state of one backend.

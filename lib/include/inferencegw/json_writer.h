@@ -4,7 +4,8 @@
 //
 //   std::string out;
 //   JsonWriter w(&out);
-//   w.BeginObject().Key("model").String("gpt-4").Key("n").Int(1).EndObject();  // {"model":"gpt-4","n":1}
+//   w.BeginObject().Key("model").String("gpt-4").Key("n").Int(1).EndObject();  //
+//   {"model":"gpt-4","n":1}
 #ifndef INFERENCEGW_JSON_WRITER_H_
 #define INFERENCEGW_JSON_WRITER_H_
 

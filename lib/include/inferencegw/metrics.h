@@ -103,7 +103,7 @@ class MetricFamily {
   const std::vector<double> histogram_bounds_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Series>> series_;  // in creation order
-  void* index_ = nullptr;  // owned lookup table; see metrics.cc
+  void* index_ = nullptr;                        // owned lookup table; see metrics.cc
 };
 
 // Thread-safe. Owns families; renders them all.
@@ -146,10 +146,10 @@ struct GatewayMetrics {
   MetricFamily* upstream_attempts_total;     // counter {backend, outcome}
   MetricFamily* rate_limit_hits_total;       // counter {route, limit}: limit = requests|tokens
   MetricFamily* experiment_assignments_total;  // counter {experiment, variant}
-  MetricFamily* cost_total;                  // counter {route, backend, currency}
-  MetricFamily* tokens_total;                // counter {route, backend, type}
-  MetricFamily* fallbacks_total;             // counter {route, from_backend, to_backend}
-  MetricFamily* config_reloads_total;        // counter {result}: success|failure
+  MetricFamily* cost_total;                    // counter {route, backend, currency}
+  MetricFamily* tokens_total;                  // counter {route, backend, type}
+  MetricFamily* fallbacks_total;               // counter {route, from_backend, to_backend}
+  MetricFamily* config_reloads_total;          // counter {result}: success|failure
 };
 
 }  // namespace inferencegw

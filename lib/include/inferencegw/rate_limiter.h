@@ -39,9 +39,9 @@ struct RateLimitKey {
 
 // The state of one limit after an Admit, for x-ratelimit-* headers.
 struct Quota {
-  int64_t limit = -1;       // bucket size; -1 when this limit is not configured
-  int64_t remaining = 0;    // whole units left now (never negative)
-  DurationNs reset = 0;     // until the bucket is full again
+  int64_t limit = -1;     // bucket size; -1 when this limit is not configured
+  int64_t remaining = 0;  // whole units left now (never negative)
+  DurationNs reset = 0;   // until the bucket is full again
 };
 
 struct Admission {
@@ -73,8 +73,8 @@ class RateLimiter {
   // and says when to retry. With no limits configured, always allowed (and touches no state).
   // The token check needs the bucket to hold min(estimated_tokens, burst) tokens, so a request
   // larger than the bucket still passes when the bucket is full.
-  Admission Admit(const RateLimitPolicy& policy, const RateLimitKey& key,
-                  int64_t estimated_tokens, TimeNs now);
+  Admission Admit(const RateLimitPolicy& policy, const RateLimitKey& key, int64_t estimated_tokens,
+                  TimeNs now);
 
   // Corrects an admitted request's token reservation to its real usage. The bucket may go
   // negative (a long answer borrows from the next minutes).

@@ -3,9 +3,9 @@
 // backend, the experiment arm, and the ordered attempt plan. Frontends swap tables on reload
 // (shared_ptr); a request keeps the table it started with.
 //
-//   IGW_ASSIGN_OR_RETURN(std::shared_ptr<const RouteTable> table, RouteTable::Create(config, health));
-//   Decision d;
-//   if (table->Decide(request, /*entropy=*/rng(), clock.Now(), &d) == DecisionStatus::kOk) ...
+//   IGW_ASSIGN_OR_RETURN(std::shared_ptr<const RouteTable> table, RouteTable::Create(config,
+//   health)); Decision d; if (table->Decide(request, /*entropy=*/rng(), clock.Now(), &d) ==
+//   DecisionStatus::kOk) ...
 //
 // Route selection, in order (docs/routing.md):
 //   1. the header `x-inferencegw-route` names a route ("name" or "namespace/name");
@@ -45,7 +45,7 @@ namespace inferencegw {
 inline constexpr std::string_view kRouteHeader = "x-inferencegw-route";
 
 struct Header {
-  std::string_view name;   // any case
+  std::string_view name;  // any case
   std::string_view value;
 };
 
@@ -53,9 +53,9 @@ struct Header {
 // user_key view).
 struct RequestView {
   std::string_view method = "POST";
-  std::string_view path;               // without the query string
+  std::string_view path;  // without the query string
   std::span<const Header> headers;
-  std::string_view model;              // the body's `model` (or the model named in a KServe path)
+  std::string_view model;  // the body's `model` (or the model named in a KServe path)
   // Set by a frontend that authenticated the client with a gateway key; the route's userHeader
   // is then not read and `authenticated_user` is the user key.
   bool authenticated = false;
@@ -67,15 +67,15 @@ struct RequestView {
 
 // A backend as compiled for sending requests to it.
 struct CompiledBackend {
-  std::string key;               // "namespace/name"
+  std::string key;                  // "namespace/name"
   const Backend* config = nullptr;  // in the table's own copy of the ConfigSet
   BackendType type = BackendType::kExternal;
-  Provider provider = Provider::kOpenAI;  // kOpenAI for kserve and kubernetes backends
+  Provider provider = Provider::kOpenAI;    // kOpenAI for kserve and kubernetes backends
   WireFormat format = WireFormat::kOpenAI;  // what the backend speaks for chat
-  std::string root_url;          // scheme://host[:port][/path], no trailing slash
-  std::string api_base_url;      // where "/chat/completions" (or "/messages", "/chat") is appended
-  std::string model;             // model to rewrite requests to; "" keeps the client's
-  std::string api_key;           // resolved from its Secret; "" when none. Never log or render.
+  std::string root_url;                     // scheme://host[:port][/path], no trailing slash
+  std::string api_base_url;  // where "/chat/completions" (or "/messages", "/chat") is appended
+  std::string model;         // model to rewrite requests to; "" keeps the client's
+  std::string api_key;       // resolved from its Secret; "" when none. Never log or render.
   bool has_cost = false;
   Prices prices;
   DurationNs timeout = Seconds(60);
@@ -113,13 +113,13 @@ struct CompiledRoute {
 
 struct Decision {
   const CompiledRoute* route = nullptr;
-  int rule = -1;                      // index of the matched rule; -1: the default backend
-  BackendIndex picked = kNoBackend;   // chosen by the rule (before experiment and health)
+  int rule = -1;                     // index of the matched rule; -1: the default backend
+  BackendIndex picked = kNoBackend;  // chosen by the rule (before experiment and health)
   const CompiledExperiment* experiment = nullptr;  // the experiment that applied, if any
   Arm arm = Arm::kNone;
-  std::string_view user_key;          // "" when the request has none
-  uint64_t user_hash = 0;             // UserHash(user_key), or 0
-  AttemptPlan plan;                   // never empty when Decide returns kOk
+  std::string_view user_key;  // "" when the request has none
+  uint64_t user_hash = 0;     // UserHash(user_key), or 0
+  AttemptPlan plan;           // never empty when Decide returns kOk
 };
 
 enum class DecisionStatus : uint8_t {

@@ -4,8 +4,8 @@
 // final event without its blank line at Finish().
 //
 //   SseParser parser;
-//   parser.Feed(chunk, [&](const SseEvent& e) { if (e.data != "[DONE]") Handle(e.event, e.data); });
-//   parser.Finish([&](const SseEvent& e) { ... });
+//   parser.Feed(chunk, [&](const SseEvent& e) { if (e.data != "[DONE]") Handle(e.event, e.data);
+//   }); parser.Finish([&](const SseEvent& e) { ... });
 #ifndef INFERENCEGW_SSE_H_
 #define INFERENCEGW_SSE_H_
 

@@ -28,18 +28,18 @@
 #define IGW_STATUS_CONCAT_(a, b) IGW_STATUS_CONCAT_INNER_(a, b)
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function if not OK.
-#define IGW_RETURN_IF_ERROR(expr)                  \
-  do {                                             \
-    ::absl::Status igw_status_ = (expr);           \
-    if (!igw_status_.ok()) return igw_status_;     \
+#define IGW_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::absl::Status igw_status_ = (expr);       \
+    if (!igw_status_.ok()) return igw_status_; \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); returns its status if not OK, else moves the value
 // into `lhs` (which may be a declaration).
 #define IGW_ASSIGN_OR_RETURN(lhs, rexpr) \
   IGW_ASSIGN_OR_RETURN_IMPL_(IGW_STATUS_CONCAT_(igw_statusor_, __LINE__), lhs, rexpr)
-#define IGW_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
-  auto statusor = (rexpr);                               \
+#define IGW_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr)   \
+  auto statusor = (rexpr);                                 \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

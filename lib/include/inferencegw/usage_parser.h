@@ -27,12 +27,12 @@ enum class WireFormat : uint8_t {
 std::string_view WireFormatName(WireFormat f);  // "openai", "anthropic", "cohere", "kserve"
 
 struct Usage {
-  int64_t input_tokens = 0;        // all prompt tokens, cached ones included
-  int64_t output_tokens = 0;       // completion tokens, reasoning included
+  int64_t input_tokens = 0;              // all prompt tokens, cached ones included
+  int64_t output_tokens = 0;             // completion tokens, reasoning included
   int64_t cached_input_tokens = 0;       // part of input_tokens read from a prompt cache
   int64_t cache_write_input_tokens = 0;  // part of input_tokens written to a prompt cache
-  int64_t reasoning_tokens = 0;    // part of output_tokens
-  bool present = false;            // the response reported usage at all
+  int64_t reasoning_tokens = 0;          // part of output_tokens
+  bool present = false;                  // the response reported usage at all
 
   int64_t total() const { return input_tokens + output_tokens; }
 };

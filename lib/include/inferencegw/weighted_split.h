@@ -55,7 +55,6 @@ class WeightedSplit {
     return kNone;  // unreachable
   }
 
-
  private:
   absl::InlinedVector<uint32_t, 4> weights_;
   absl::InlinedVector<uint64_t, 4> cumulative_;  // cumulative_[i] = sum of weights_[0..i]
