@@ -2,9 +2,11 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace inferencegw::proxy {
 
@@ -39,7 +41,37 @@ HttpSession::~HttpSession() {
   if (registry_ != nullptr) registry_->erase(this);
 }
 
+void HttpSession::DrainAll(const Registry& registry, bool close_now) {
+  // Closing a session can end its exchange, which may drop the last reference to the session:
+  // hold each one while it is told.
+  std::vector<std::shared_ptr<HttpSession>> sessions;
+  sessions.reserve(registry.size());
+  for (HttpSession* session : registry) {
+    if (std::shared_ptr<HttpSession> held = session->weak_from_this().lock()) {
+      sessions.push_back(std::move(held));
+    }
+  }
+  for (const auto& session : sessions) {
+    if (close_now) {
+      session->Close();
+    } else {
+      session->Drain();
+    }
+  }
+}
+
 void HttpSession::Start() { ReadHeader(); }
+
+void HttpSession::RefuseConnection(int status, std::string_view message, std::string_view code) {
+  busy_ = true;
+  request_keep_alive_ = false;
+  linger_ = true;  // the client may have sent its request already: do not reset it unread
+  Response response(static_cast<http::status>(status), 11);
+  response.set(http::field::content_type, "application/json");
+  response.set(http::field::retry_after, "1");
+  response.body() = handler_->ErrorBody(status, "", message, code);
+  Reply(std::move(response));
+}
 
 void HttpSession::ReadHeader() {
   if (closed_) return;
@@ -112,7 +144,10 @@ void HttpSession::OnReadable(beast::error_code ec) {
     Close();
     return;
   }
-  ArmReadTimer(limits_.request_timeout);
+  // The header must arrive within the header timeout (slowloris), the whole request within the
+  // request timeout; both count from the request's first byte.
+  ArmReadTimer(std::min(limits_.header_timeout, limits_.request_timeout));
+  request_started_ = std::chrono::steady_clock::now();
   http::async_read_header(
       stream_, buffer_, *parser_,
       [self = shared_from_this()](beast::error_code rec, std::size_t) { self->OnHeader(rec); });
@@ -135,6 +170,16 @@ void HttpSession::OnHeader(beast::error_code ec) {
     }
     return;
   }
+  std::string why;
+  if (BadFraming(&why)) {
+    ReplyError(400, why, "bad_request");
+    return;
+  }
+  if (limits_.header_timeout < limits_.request_timeout && !parser_->is_done()) {
+    const auto spent = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - request_started_);
+    ArmReadTimer(std::max(std::chrono::seconds(1), limits_.request_timeout - spent));
+  }
   // A client that waits for "100 Continue" before sending its body gets it now.
   const auto& header = parser_->get();
   auto expect = header.find(http::field::expect);
@@ -144,7 +189,7 @@ void HttpSession::OnHeader(beast::error_code ec) {
     ArmWriteTimer();
     http::async_write(stream_, *interim,
                       [self = shared_from_this(), interim](beast::error_code wec, std::size_t) {
-                        if (wec) {
+                        if (wec || self->closed_) {
                           self->Close();
                           return;
                         }
@@ -233,7 +278,7 @@ void HttpSession::Reply(Response&& response) {
   asio::async_write(stream_, buffers,
                     [self = shared_from_this(), pending](beast::error_code ec, std::size_t) {
                       self->write_timer_.Cancel();
-                      if (ec) {
+                      if (ec || self->closed_) {
                         self->Close();
                         return;
                       }
@@ -288,8 +333,9 @@ void HttpSession::BeginStream(http::response<http::empty_body>&& head) {
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              self->writing_ = false;
                              self->write_timer_.Cancel();
-                             if (ec) {
+                             if (ec || self->closed_) {
                                self->Close();
+                               self->ReleaseQueue();
                                return;
                              }
                              self->WriteNext();
@@ -324,9 +370,11 @@ void HttpSession::WriteNext() {
                         self->writing_ = false;
                         self->write_timer_.Cancel();
                         self->queue_.clear();
+                        self->queued_bytes_ = 0;
                         self->end_queued_ = false;
-                        if (ec) {
+                        if (ec || self->closed_) {
                           self->Close();
+                          self->ReleaseQueue();
                           return;
                         }
                         const bool keep_alive = self->stream_head_->keep_alive();
@@ -346,26 +394,71 @@ void HttpSession::WriteNext() {
     }
     queue_.push_front(std::move(merged));
   }
+  // The write reads queue_.front() until its handler runs; nothing frees it before then (Close
+  // leaves the queue to this handler).
   asio::async_write(stream_, http::make_chunk(asio::buffer(queue_.front())),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      self->write_timer_.Cancel();
-                      if (ec) {
-                        self->Close();
-                        return;
-                      }
-                      self->queued_bytes_ -= self->queue_.front().size();
-                      self->queue_.pop_front();
-                      if (self->above_high_water_ && self->queued_bytes_ < kLowWater) {
-                        self->above_high_water_ = false;
-                        if (self->on_drained_) {
-                          auto callback = std::move(self->on_drained_);
-                          self->on_drained_ = nullptr;
-                          callback();
-                        }
-                      }
-                      self->WriteNext();
+                      self->OnChunkWritten(ec);
                     });
+}
+
+void HttpSession::OnChunkWritten(beast::error_code ec) {
+  writing_ = false;
+  write_timer_.Cancel();
+  if (ec || closed_) {  // closed while the write was in flight: its buffer is free to go now
+    Close();
+    ReleaseQueue();
+    return;
+  }
+  queued_bytes_ -= queue_.front().size();
+  queue_.pop_front();
+  if (above_high_water_ && queued_bytes_ < kLowWater) {
+    above_high_water_ = false;
+    if (on_drained_) {
+      auto callback = std::move(on_drained_);
+      on_drained_ = nullptr;
+      callback();  // may queue more (and start the next write)
+      if (closed_) return;
+    }
+  }
+  WriteNext();
+}
+
+void HttpSession::ReleaseQueue() {
+  if (writing_) return;
+  queue_.clear();
+  queued_bytes_ = 0;
+  above_high_water_ = false;
+  on_drained_ = nullptr;
+}
+
+bool HttpSession::BadFraming(std::string* why) const {
+  const auto& header = parser_->get();
+  auto te = header.find(http::field::transfer_encoding);
+  if (te == header.end()) return false;
+  // RFC 9112 6.1: a request whose final transfer coding is not chunked has no reliable length
+  // (answer 400 and close); we accept no coding but chunked at all, and never a
+  // Transfer-Encoding with a Content-Length (a smuggling vector), nor one in HTTP/1.0.
+  std::string_view value = te->value();
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  int count = 0;
+  for (auto it = te; it != header.end() && it->name() == http::field::transfer_encoding; ++it) {
+    ++count;
+  }
+  if (count != 1 || !beast::iequals(value, "chunked")) {
+    *why = "unsupported Transfer-Encoding (only chunked is accepted)";
+    return true;
+  }
+  if (header.find(http::field::content_length) != header.end()) {
+    *why = "a request may not carry both Transfer-Encoding and Content-Length";
+    return true;
+  }
+  if (header.version() < 11) {
+    *why = "Transfer-Encoding is not allowed in HTTP/1.0";
+    return true;
+  }
+  return false;
 }
 
 void HttpSession::WatchForClientGone(std::function<void()> on_gone) {
@@ -391,8 +484,7 @@ void HttpSession::Close() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();
-  queue_.clear();
-  queued_bytes_ = 0;
+  ReleaseQueue();  // unless a write still reads it: then its handler does
   if (on_gone_) {
     auto callback = std::move(on_gone_);
     on_gone_ = nullptr;

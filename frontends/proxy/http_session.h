@@ -34,8 +34,12 @@ struct HttpLimits {
   size_t max_body_bytes = 16 * 1024 * 1024;
   size_t max_header_bytes = 64 * 1024;
   std::chrono::seconds idle_timeout{75};     // keep-alive: waiting for the next request
+  std::chrono::seconds header_timeout{15};   // from the first byte of a request to its header's end
   std::chrono::seconds request_timeout{60};  // from the first byte of a request to its end
   std::chrono::seconds write_timeout{60};    // for each write to the client
+  // Open client connections per event loop; past it a new connection gets a 503 and is closed.
+  // 0: no cap (the open-files limit is the cap).
+  size_t max_connections = 0;
 };
 
 // Implemented by the proxy and the admin server. Called on the session's loop thread.
@@ -51,18 +55,27 @@ class HttpHandler {
                                 std::string_view code) = 0;
 };
 
-// Not thread-safe; lives on one event loop. Owned by shared_ptrs (its pending operations and
-// its handler's request hold it).
+// Not thread-safe; lives on one event loop. Owned by shared_ptrs: each pending Asio operation's
+// handler holds one, and so does the handler's exchange while it answers. Nothing else keeps a
+// pointer to it but its Registry, which it leaves in its destructor. Every buffer a pending
+// operation reads or writes is owned by the session (or by the operation's handler) and is not
+// freed before that operation's handler has run: Close() only cancels.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   // Sessions of one server, so that draining can close idle ones. Loop-local.
   using Registry = std::unordered_set<HttpSession*>;
+  // Drains (`close_now` false: idle sessions close now, busy ones after their answer) or closes
+  // every session of `registry`. Safe when a session's close ends its exchange and destroys it.
+  static void DrainAll(const Registry& registry, bool close_now);
 
   HttpSession(tcp::socket&& socket, HttpHandler* handler, const HttpLimits& limits,
               Registry* registry, TimerWheel* wheel);
   ~HttpSession();
 
   void Start();
+  // Answers `status` with the handler's JSON error body and closes, without reading a request
+  // (a connection over the server's cap).
+  void RefuseConnection(int status, std::string_view message, std::string_view code);
 
   // Answers the current request with a complete response, then reads the next one (unless the
   // response or the request says close, or the server is draining).
@@ -88,6 +101,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool closed() const { return closed_; }
   // After the current exchange, close instead of reading the next request; closes now when idle.
   void Drain();
+  // Closes the connection now: cancels every pending operation (their handlers still run, and
+  // see closed()), and tells the handler through the WatchForClientGone callback.
+  void Close();
 
   const std::string& remote_address() const { return remote_; }
 
@@ -106,7 +122,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void AfterResponse(bool keep_alive);
   void DiscardInput();
   void WriteNext();
-  void Close();
+  void OnChunkWritten(beast::error_code ec);
+  // Whether the request header carries framing that RFC 9112 says to refuse (a
+  // Transfer-Encoding other than a lone "chunked", or one with Content-Length); sets `why`.
+  bool BadFraming(std::string* why) const;
+  // Frees the stream queue once no write uses it.
+  void ReleaseQueue();
 
   beast::tcp_stream stream_;
   // Bound reads (idle wait, then the whole request from its first byte) and each write. Wheel
@@ -115,6 +136,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   WheelTimer read_timer_;
   WheelTimer write_timer_;
   bool read_timed_out_ = false;
+  std::chrono::steady_clock::time_point request_started_;
   // After an error answer the connection closes gracefully: input is read and discarded for up
   // to kLingerTimeout first.
   static constexpr std::chrono::seconds kLingerTimeout{2};

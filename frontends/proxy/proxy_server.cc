@@ -123,6 +123,11 @@ int ProxyServer::Run() {
   for (auto& worker : workers_) worker->Stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  // Admin sessions must be gone before the wheel they use: close them and run what that ends.
+  HttpSession::DrainAll(admin_sessions_, /*close_now=*/true);
+  io_.restart();
+  for (int round = 0; round < 100 && io_.poll() > 0; ++round) {
+  }
   LogSink::Get().Event("info", "stopped");
   return 0;
 }
@@ -155,8 +160,7 @@ void ProxyServer::BeginShutdown() {
   watcher_->Stop();
   prober_->Stop();
   for (auto& worker : workers_) worker->Drain();
-  std::vector<HttpSession*> sessions(admin_sessions_.begin(), admin_sessions_.end());
-  for (HttpSession* session : sessions) session->Drain();
+  HttpSession::DrainAll(admin_sessions_, /*close_now=*/false);
   shutdown_timer_.expires_after(options_.drain_timeout);
   shutdown_timer_.async_wait([this](const boost::system::error_code& tec) {
     if (tec) return;

@@ -32,7 +32,23 @@ Worker::Worker(int id, Gateway& gateway, const ProxyOptions& options)
   request_id_prefix_ = fmt::format("{:08x}{:02x}", static_cast<uint32_t>(rng_()), id_ & 0xff);
 }
 
-Worker::~Worker() { FlushLog(); }
+Worker::~Worker() {
+  CloseEverything();
+  FlushLog();
+}
+
+void Worker::CloseEverything() {
+  // Every session and exchange must be gone while the loop's wheel, curl multi handle and
+  // registry still exist: close every connection (which ends each exchange and aborts its
+  // transfer), then run the handlers that this completes, which drop the last references.
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  HttpSession::DrainAll(sessions_, /*close_now=*/true);
+  log_timer_.cancel();
+  io_.restart();
+  for (int round = 0; round < 100 && io_.poll() > 0; ++round) {
+  }
+}
 
 absl::StatusOr<uint16_t> Worker::Listen(const tcp::endpoint& endpoint) {
   boost::system::error_code ec;
@@ -59,6 +75,7 @@ void Worker::Run() {
       io_.get_executor());
   Accept();
   io_.run();
+  CloseEverything();
   FlushLog();
 }
 
@@ -73,8 +90,17 @@ void Worker::Accept() {
       });
       return;
     }
-    std::make_shared<HttpSession>(std::move(socket), this, options_.limits, &sessions_, &wheel_)
-        ->Start();
+    auto session =
+        std::make_shared<HttpSession>(std::move(socket), this, options_.limits, &sessions_, &wheel_);
+    if (options_.limits.max_connections > 0 &&
+        sessions_.size() > options_.limits.max_connections) {
+      // Over the cap: a short 503 and close, rather than a connection nobody will serve.
+      ++connections_refused_;
+      session->RefuseConnection(503, "the gateway has too many open connections; retry later",
+                                "too_many_connections");
+    } else {
+      session->Start();
+    }
     Accept();
   });
 }
@@ -86,8 +112,7 @@ void Worker::Drain() {
     boost::system::error_code ec;
     acceptor_.close(ec);
     // Idle keep-alive connections close now; busy ones after their current answer.
-    std::vector<HttpSession*> sessions(sessions_.begin(), sessions_.end());
-    for (HttpSession* session : sessions) session->Drain();
+    HttpSession::DrainAll(sessions_, /*close_now=*/false);
     MaybeFinishDrain();
   });
 }

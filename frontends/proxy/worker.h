@@ -61,12 +61,14 @@ class Worker : public HttpHandler {
   void ExchangeEnded();
 
   int in_flight() const { return in_flight_; }
+  uint64_t connections_refused() const { return connections_refused_; }
 
  private:
   void Accept();
   void FlushLog();
   void ScheduleLogFlush();
   void MaybeFinishDrain();
+  void CloseEverything();
   void ReplyOps(const std::shared_ptr<HttpSession>& session, Request&& request);
 
   const int id_;
@@ -85,6 +87,7 @@ class Worker : public HttpHandler {
   asio::steady_timer log_timer_;
   bool log_timer_armed_ = false;
   int in_flight_ = 0;
+  uint64_t connections_refused_ = 0;
   bool draining_ = false;
   std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work_;
 };
