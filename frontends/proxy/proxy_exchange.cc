@@ -7,6 +7,7 @@
 #include "fmt/format.h"
 #include "inferencegw/client_auth.h"
 #include "inferencegw/provider.h"
+#include "inferencegw/rate_limiter.h"
 #include "inferencegw/sse.h"
 #include "inferencegw/status.h"
 #include "worker.h"
@@ -59,16 +60,17 @@ std::string_view KServeModel(std::string_view path) {
   return {};
 }
 
-FailureKind FailureForCurl(CURLcode code) {
+// `response_began`: a status line had arrived, so a broken connection is not a connect error.
+FailureKind FailureForCurl(CURLcode code, bool response_began) {
   switch (code) {
     case CURLE_OK:
       return FailureKind::kNone;
     case CURLE_OPERATION_TIMEDOUT:
       return FailureKind::kTimeout;
     case CURLE_WRITE_ERROR:
-      return FailureKind::kProtocol;  // we refused an oversized body
+      return FailureKind::kProtocol;  // we refused the body: oversized, or an event over the cap
     default:
-      return FailureKind::kConnect;
+      return response_began ? FailureKind::kBroken : FailureKind::kConnect;
   }
 }
 
@@ -130,7 +132,7 @@ void ProxyExchange::Start() {
   view.authenticated = authenticated_;
   view.authenticated_user = user_;
   exchange_.emplace(worker_.gateway(), worker_.NextEntropy(), started_);
-  const int64_t estimate = facts_.estimated_prompt_tokens + std::max<int64_t>(0, facts_.max_tokens);
+  const int64_t estimate = TokenReservation(facts_.estimated_prompt_tokens, facts_.max_tokens);
   switch (exchange_->Begin(view, estimate)) {
     case BeginStatus::kOk:
       break;
@@ -260,6 +262,7 @@ bool ProxyExchange::PrepareUpstreamBody(const CompiledBackend& backend) {
   }
   upstream_ = *std::move(body);
   upstream_key_ = std::move(key);
+  upstream_format_ = backend.format;
   return true;
 }
 
@@ -373,7 +376,8 @@ void ProxyExchange::Classify() {
     if (upstream_.stream && sse) {
       mode_ = Mode::kStream;
       translator_.emplace(api_, attempt_->target->format, facts_.model, facts_.include_usage,
-                          upstream_.injected_usage, started_unix_nanos_ / kNanosPerSecond);
+                          upstream_.injected_usage, started_unix_nanos_ / kNanosPerSecond,
+                          upstream_.json_tool_name);
     } else {
       mode_ = Mode::kBuffer;
     }
@@ -415,6 +419,9 @@ size_t ProxyExchange::HandleBody(std::string_view data) {
         if (!committed_) CommitStream();
         session_->StreamChunk(std::move(out));
       }
+      // An event over the cap: refuse the rest (a write error, which OnCurlDone counts as a
+      // protocol failure: a fallback before the first byte, an error event after it).
+      if (translator_->overflowed()) return 0;
       return data.size();
     }
     case Mode::kBuffer:
@@ -437,7 +444,8 @@ size_t ProxyExchange::HandleBody(std::string_view data) {
 void ProxyExchange::OnCurlDone(CURLcode code) {
   std::shared_ptr<ProxyExchange> keep = std::move(self_);
   if (mode_ == Mode::kStream && !committed_) timer_.Cancel();
-  const FailureKind failure = body_overflow_ ? FailureKind::kProtocol : FailureForCurl(code);
+  const FailureKind failure =
+      body_overflow_ ? FailureKind::kProtocol : FailureForCurl(code, mode_ != Mode::kHeaders);
   if (finished_) {
     ReleaseTransfer();
     return;

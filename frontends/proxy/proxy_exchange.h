@@ -98,6 +98,7 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   std::optional<Exchange::Attempt> attempt_;
   UpstreamRequestBody upstream_;
   std::string upstream_key_;  // format + model of upstream_, to reuse it across attempts
+  WireFormat upstream_format_ = WireFormat::kOpenAI;  // the format upstream_ was built for
   CURL* easy_ = nullptr;
   std::shared_ptr<const UpstreamHeaderBlock> header_block_;  // URL and fixed headers
   std::vector<std::string> header_lines_;                    // this request's own headers

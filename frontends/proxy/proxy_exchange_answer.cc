@@ -117,7 +117,8 @@ void ProxyExchange::FinishBuffered() {
   Usage usage;
   absl::StatusOr<std::string> body =
       TranslateResponseBody(api_, attempt_->target->format, body_, facts_.model,
-                            started_unix_nanos_ / kNanosPerSecond, &usage);
+                            started_unix_nanos_ / kNanosPerSecond, &usage,
+                            upstream_.json_tool_name);
   if (!body.ok()) {
     AttemptFailed(FailureKind::kProtocol);
     return;
@@ -153,6 +154,18 @@ void ProxyExchange::Complete(int status, const ExchangeResult* result, std::stri
   if (finished_) return;
   finished_ = true;
   timer_.Cancel();
+  // Parameters the last body sent upstream could not carry: counted once per request, with
+  // bounded labels (a client's unknown keys count as "other").
+  if (!upstream_key_.empty() && !upstream_.dropped_params.empty() &&
+      worker_.gateway().metrics_enabled()) {
+    const std::string_view provider = WireFormatName(upstream_format_);
+    for (const std::string& key : upstream_.dropped_params) {
+      worker_.gateway()
+          .metrics()
+          .dropped_params_total->GetCounter({provider, DroppedParamLabel(key)})
+          ->Inc();
+    }
+  }
   if (worker_.options().access_log) {
     RequestLogEntry entry;
     entry.unix_nanos = started_unix_nanos_;
@@ -170,6 +183,7 @@ void ProxyExchange::Complete(int status, const ExchangeResult* result, std::stri
     entry.latency = now - started_;
     entry.time_to_first_byte = first_byte_at_ >= 0 ? first_byte_at_ - started_ : -1;
     entry.error = error;
+    if (!upstream_key_.empty()) entry.dropped_params = &upstream_.dropped_params;
     if (log_bodies_) {
       entry.request_body = request_.body();
       entry.response_body = response_body;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <mutex>
 #include <tuple>
 #include <utility>
@@ -108,6 +109,11 @@ std::string internal::CostJsonNumber(PicoUnits cost) {
 // (evicted users' totals are dropped with the counter). The "other" row is the grand total minus
 // the tracked users' own totals: everything not attributed to a tracked user, including requests
 // with no user key. Rows therefore add up exactly to the grand total.
+//
+// Sums are kept in 128 bits, where they cannot overflow (each addend is an int64), and only
+// clamped to the int64 range of LedgerTotals when read. So a total beyond the int64 range reads
+// as saturated while every other total keeps its exact value, and "other", computed before the
+// clamp, is exact: never negative, since it sums only non-negative recorded values.
 
 namespace {
 
@@ -122,23 +128,34 @@ struct StringEq {
 template <typename V>
 using StringMap = absl::flat_hash_map<std::string, V, StringHash, StringEq>;
 
+__extension__ typedef __int128 Int128;
+
+// LedgerTotals in 128 bits: exact for any number of int64 addends up to 2^64.
+struct WideTotals {
+  Int128 requests = 0;
+  Int128 input_tokens = 0;
+  Int128 output_tokens = 0;
+  Int128 cached_input_tokens = 0;
+  Int128 cache_write_input_tokens = 0;
+  Int128 cost = 0;
+};
+
 struct CurrencyTotals {
   std::string currency;
-  LedgerTotals totals;
+  WideTotals totals;
 };
 using ByCurrency = absl::InlinedVector<CurrencyTotals, 1>;
 
-void AddTo(LedgerTotals* t, const LedgerTotals& d) {
+void AddTo(WideTotals* t, const LedgerTotals& d) {
   t->requests += d.requests;
-  t->input_tokens = SaturatingAdd(t->input_tokens, d.input_tokens);
-  t->output_tokens = SaturatingAdd(t->output_tokens, d.output_tokens);
-  t->cached_input_tokens = SaturatingAdd(t->cached_input_tokens, d.cached_input_tokens);
-  t->cache_write_input_tokens =
-      SaturatingAdd(t->cache_write_input_tokens, d.cache_write_input_tokens);
-  t->cost = SaturatingAdd(t->cost, d.cost);
+  t->input_tokens += d.input_tokens;
+  t->output_tokens += d.output_tokens;
+  t->cached_input_tokens += d.cached_input_tokens;
+  t->cache_write_input_tokens += d.cache_write_input_tokens;
+  t->cost += d.cost;
 }
 
-void SubtractFrom(LedgerTotals* t, const LedgerTotals& d) {
+void SubtractFrom(WideTotals* t, const WideTotals& d) {
   t->requests -= d.requests;
   t->input_tokens -= d.input_tokens;
   t->output_tokens -= d.output_tokens;
@@ -147,11 +164,32 @@ void SubtractFrom(LedgerTotals* t, const LedgerTotals& d) {
   t->cost -= d.cost;
 }
 
-LedgerTotals& ForCurrency(ByCurrency* rows, std::string_view currency) {
+int64_t ClampToInt64(Int128 v) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  return v > kMax ? kMax : (v < kMin ? kMin : static_cast<int64_t>(v));
+}
+
+// The totals as read: each sum clamped to its type's range.
+LedgerTotals Narrow(const WideTotals& t) {
+  LedgerTotals out;
+  out.requests = t.requests < 0 ? 0
+                 : t.requests > static_cast<Int128>(std::numeric_limits<uint64_t>::max())
+                     ? std::numeric_limits<uint64_t>::max()
+                     : static_cast<uint64_t>(t.requests);
+  out.input_tokens = ClampToInt64(t.input_tokens);
+  out.output_tokens = ClampToInt64(t.output_tokens);
+  out.cached_input_tokens = ClampToInt64(t.cached_input_tokens);
+  out.cache_write_input_tokens = ClampToInt64(t.cache_write_input_tokens);
+  out.cost = ClampToInt64(t.cost);
+  return out;
+}
+
+WideTotals& ForCurrency(ByCurrency* rows, std::string_view currency) {
   for (CurrencyTotals& row : *rows) {
     if (row.currency == currency) return row.totals;
   }
-  return rows->emplace_back(CurrencyTotals{std::string(currency), LedgerTotals{}}).totals;
+  return rows->emplace_back(CurrencyTotals{std::string(currency), WideTotals{}}).totals;
 }
 
 struct UserCounter {
@@ -268,12 +306,12 @@ void CostLedger::Record(const LedgerKey& key, const Usage& usage, PicoUnits cost
   LedgerTotals delta;
   delta.requests = 1;
   if (usage.present) {
-    delta.input_tokens = usage.input_tokens;
-    delta.output_tokens = usage.output_tokens;
-    delta.cached_input_tokens = usage.cached_input_tokens;
-    delta.cache_write_input_tokens = usage.cache_write_input_tokens;
+    delta.input_tokens = std::max<int64_t>(0, usage.input_tokens);
+    delta.output_tokens = std::max<int64_t>(0, usage.output_tokens);
+    delta.cached_input_tokens = std::max<int64_t>(0, usage.cached_input_tokens);
+    delta.cache_write_input_tokens = std::max<int64_t>(0, usage.cache_write_input_tokens);
   }
-  delta.cost = cost;
+  delta.cost = std::max<PicoUnits>(0, cost);
   const size_t arm = static_cast<size_t>(key.experiment.empty() ? Arm::kNone : key.arm) % 3;
 
   std::lock_guard<std::mutex> lock(impl_->mu);
@@ -302,7 +340,8 @@ namespace {
 void AppendRows(std::string_view dimension, std::string_view name, const ByCurrency& totals,
                 std::vector<LedgerRow>* rows) {
   for (const CurrencyTotals& t : totals) {
-    rows->push_back(LedgerRow{std::string(dimension), std::string(name), t.currency, t.totals});
+    rows->push_back(
+        LedgerRow{std::string(dimension), std::string(name), t.currency, Narrow(t.totals)});
   }
 }
 
@@ -314,7 +353,7 @@ void SortByCost(std::vector<LedgerRow>::iterator begin, std::vector<LedgerRow>::
   });
 }
 
-bool IsZero(const LedgerTotals& t) {
+bool IsZero(const WideTotals& t) {
   return t.requests == 0 && t.input_tokens == 0 && t.output_tokens == 0 &&
          t.cached_input_tokens == 0 && t.cache_write_input_tokens == 0 && t.cost == 0;
 }
@@ -351,7 +390,7 @@ std::vector<LedgerRow> CostLedger::Impl::RowsLocked() const {
   start = rows.size();
   for (const CurrencyTotals& t : other) {
     if (IsZero(t.totals)) continue;
-    rows.push_back(LedgerRow{"user", std::string(kOtherUsers), t.currency, t.totals});
+    rows.push_back(LedgerRow{"user", std::string(kOtherUsers), t.currency, Narrow(t.totals)});
   }
   SortByCost(rows.begin() + start, rows.end());
   return rows;

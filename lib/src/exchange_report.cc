@@ -33,6 +33,14 @@ std::string AttemptOutcomeText(const AttemptRecord& a) {
   return std::string(FailureKindName(a.failure));
 }
 
+// The longest prefix of `s` of at most `max_bytes` that does not end inside a UTF-8 sequence.
+std::string_view TruncateUtf8(std::string_view s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t end = max_bytes;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return s.substr(0, end);
+}
+
 int64_t CeilSeconds(DurationNs d) {
   if (d <= 0) return 0;
   return (d + kNanosPerSecond - 1) / kNanosPerSecond;
@@ -64,6 +72,12 @@ void AppendDecisionHeaders(const Exchange& exchange, const ExchangeResult* resul
   if (result != nullptr && result->cost_known) {
     out->emplace_back(kCostResponseHeader, FormatCost(result->cost, 9));
     out->emplace_back(kCurrencyResponseHeader, result->currency);
+  }
+  // Every attempt answered 429: pass on the shortest Retry-After the backends asked for (whole
+  // seconds, rounded up). A refusal by our own limiter gets its retry-after from
+  // AppendRateLimitHeaders instead; the two never apply to the same exchange.
+  if (const DurationNs wait = exchange.ExhaustedRetryAfter(); wait > 0) {
+    out->emplace_back("retry-after", fmt::format("{}", std::max<int64_t>(1, CeilSeconds(wait))));
   }
 }
 
@@ -240,6 +254,14 @@ std::string RenderRequestLog(const RequestLogEntry& e) {
   }
   if (!e.client.empty()) w.Key("client").String(e.client);
   if (!e.error.empty()) w.Key("error").String(e.error);
+  if (e.dropped_params != nullptr && !e.dropped_params->empty()) {
+    w.Key("dropped_params").BeginArray();
+    const size_t n = std::min(e.dropped_params->size(), kMaxLoggedDroppedParams);
+    for (size_t i = 0; i < n; ++i) {
+      w.String(TruncateUtf8((*e.dropped_params)[i], kMaxLoggedDroppedParamBytes));
+    }
+    w.EndArray();
+  }
   if (!e.request_body.empty()) w.Key("request_body").String(e.request_body);
   if (!e.response_body.empty()) w.Key("response_body").String(e.response_body);
   w.EndObject();

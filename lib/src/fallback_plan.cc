@@ -121,6 +121,8 @@ std::string_view FailureKindName(FailureKind kind) {
       return "overloaded";
     case FailureKind::kCancelled:
       return "cancelled";
+    case FailureKind::kBroken:
+      return "broken_response";
   }
   return "none";
 }
@@ -162,10 +164,12 @@ RetryPolicy RetryPolicy::FromConfig(const std::optional<FallbackConfig>& fallbac
 bool RetryPolicy::ShouldRetry(FailureKind kind) const {
   switch (kind) {
     case FailureKind::kConnect:
+    case FailureKind::kBroken:
       return (retry_on & Bit(RetryOn::kConnectError)) != 0;
     case FailureKind::kTimeout:
       return (retry_on & Bit(RetryOn::kTimeout)) != 0;
     case FailureKind::kStatus5xx:
+    case FailureKind::kProtocol:  // an unusable 2xx answer is the server's failure, like a 5xx
       return (retry_on & Bit(RetryOn::k5xx)) != 0;
     case FailureKind::kStatus429:
       return (retry_on & Bit(RetryOn::k429)) != 0;
@@ -173,7 +177,6 @@ bool RetryPolicy::ShouldRetry(FailureKind kind) const {
     case FailureKind::kOverloaded:
       return true;
     case FailureKind::kStatus4xx:
-    case FailureKind::kProtocol:
     case FailureKind::kCancelled:
     case FailureKind::kNone:
       return false;

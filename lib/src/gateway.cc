@@ -202,7 +202,9 @@ BeginStatus Exchange::Begin(const RequestView& request, int64_t estimated_tokens
       }
       return begin_status_ = BeginStatus::kRateLimited;
     }
-    if (route.rate_limit.tokens_per_minute > 0) reserved_tokens_ = estimated_tokens;
+    // What the token bucket took (the estimate, at most the burst), so that Finish returns
+    // exactly that; never the raw estimate, which a client can make arbitrarily large.
+    if (route.rate_limit.tokens_per_minute > 0) reserved_tokens_ = admission_.reserved_tokens;
   }
   if (decision_.experiment != nullptr && gateway_.metrics_enabled()) {
     gateway_.metrics()
@@ -321,6 +323,10 @@ void Exchange::AttemptFailed(FailureKind kind, int http_status, DurationNs retry
   ReleaseCurrent({kind, duration}, now);
   last_failure_ = kind;
   last_retry_after_ = retry_after;
+  if (kind == FailureKind::kStatus429 && retry_after > 0 &&
+      (min_429_retry_after_ == 0 || retry_after < min_429_retry_after_)) {
+    min_429_retry_after_ = retry_after;
+  }
   if (now >= deadline_) deadline_passed_ = true;
 }
 
@@ -347,6 +353,11 @@ int Exchange::ExhaustedHttpStatus() const {
   return all_429 ? 429 : 502;
 }
 
+DurationNs Exchange::ExhaustedRetryAfter() const {
+  if (!exhausted_ || committed_ || ExhaustedHttpStatus() != 429) return 0;
+  return min_429_retry_after_;
+}
+
 const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
   if (finished_) return result_;
   finished_ = true;
@@ -366,19 +377,28 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
     ReleaseCurrent({outcome, answered - current_started_}, now);
   }
 
+  // Usage with a count beyond kMaxUsageTokens is not believed: it is accounted as unknown
+  // (reservation kept, request price only), so one bad report cannot saturate the ledger.
+  Usage usage = info.usage;
+  if (usage.present && !UsageInRange(usage)) {
+    usage = Usage{};
+    usage.out_of_range = true;
+  }
+  result_.usage = usage;
+
   const CompiledRoute* route = decision_.route;
   if (route != nullptr && begin_status_ == BeginStatus::kOk && route->rate_limited &&
       route->rate_limit.tokens_per_minute > 0) {
     const RateLimitKey key{route->route_hash, route->rate_limit.per_user ? decision_.user_hash : 0};
-    const int64_t actual = info.usage.present ? info.usage.total() : reserved_tokens_;
+    const int64_t actual = usage.present ? usage.total() : reserved_tokens_;
     gateway_.limiter().Reconcile(route->rate_limit, key, reserved_tokens_, actual, now);
   }
 
   const CompiledBackend* served = committed_ ? current_.target : nullptr;
   if (served != nullptr && route->cost_tracking && served->has_cost &&
-      (info.client_status < 400 || info.usage.present)) {
+      (info.client_status < 400 || usage.present)) {
     result_.cost_known = true;
-    result_.cost = ComputeCost(served->prices, info.usage);
+    result_.cost = ComputeCost(served->prices, usage);
     result_.currency = served->prices.currency;
   }
   if (served != nullptr) {
@@ -387,12 +407,12 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
          decision_.experiment ? std::string_view(decision_.experiment->name) : std::string_view(),
          decision_.arm, decision_.user_key,
          result_.cost_known ? result_.currency : std::string_view()},
-        info.usage, result_.cost_known ? result_.cost : 0);
+        usage, result_.cost_known ? result_.cost : 0);
   }
   const bool error = info.client_status >= 500 || info.stream_failure != FailureKind::kNone;
   if (decision_.experiment != nullptr && begin_status_ == BeginStatus::kOk) {
     gateway_.experiments().Record(route->key, decision_.experiment->name, decision_.arm,
-                                  now - started_, error, info.usage,
+                                  now - started_, error, usage,
                                   result_.cost_known ? result_.cost : 0);
   }
 
@@ -427,8 +447,8 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
       }
       m.request_errors_total->GetCounter({route_label, backend_label, error_type})->Inc();
     }
-    if (served != nullptr && info.usage.present) {
-      const Usage& u = info.usage;
+    if (served != nullptr && usage.present) {
+      const Usage& u = usage;  // counts in [0, kMaxUsageTokens]: no overflow below
       const int64_t uncached = u.input_tokens - u.cached_input_tokens - u.cache_write_input_tokens;
       m.tokens_total->GetCounter({route_label, backend_label, "input"})
           ->Inc(std::max<int64_t>(0, uncached));

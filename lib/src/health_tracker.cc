@@ -19,6 +19,7 @@ bool IsBackendFailure(FailureKind kind) {
     case FailureKind::kStatus5xx:
     case FailureKind::kStatus429:
     case FailureKind::kProtocol:
+    case FailureKind::kBroken:
       return true;
     default:
       return false;

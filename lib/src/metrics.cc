@@ -585,6 +585,10 @@ GatewayMetrics::GatewayMetrics(MetricsRegistry& r)
                                    {"route", "from_backend", "to_backend"})),
       config_reloads_total(r.AddCounter("inference_gateway_config_reloads_total",
                                         "Configuration reloads, by result (success, failure).",
-                                        {"result"})) {}
+                                        {"result"})),
+      dropped_params_total(
+          r.AddCounter("inference_gateway_translation_dropped_params_total",
+                       "Request parameters a translation dropped or could not express",
+                       {"provider", "parameter"})) {}
 
 }  // namespace inferencegw

@@ -27,6 +27,12 @@ RateLimitPolicy RateLimitPolicy::FromConfig(const RateLimitConfig& config) {
   return p;
 }
 
+int64_t TokenReservation(int64_t prompt_tokens, int64_t max_tokens) {
+  const int64_t a = std::max<int64_t>(0, prompt_tokens);
+  const int64_t b = std::max<int64_t>(0, max_tokens);
+  return a > std::numeric_limits<int64_t>::max() - b ? std::numeric_limits<int64_t>::max() : a + b;
+}
+
 namespace {
 
 __extension__ typedef __int128 Int128;
@@ -44,6 +50,13 @@ constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMinBalance = -kMaxPerMinute * kUnitsPerToken;
 // Waits are capped here (about 146 years) so they never overflow TimeNs arithmetic.
 constexpr DurationNs kMaxWait = DurationNs{1} << 62;
+// A shard sweeps its full buckets after as many calls as it held buckets at its previous sweep,
+// and at least this many, so that small shards are not swept on every call ...
+constexpr size_t kMinSweepCalls = 64;
+// ... or, once it has had kMinSweepCalls calls, when this much time has passed since its
+// previous sweep: buckets left by a busy period are given back even when later traffic is far
+// lighter, at the cost of at most one sweep per shard per interval.
+constexpr DurationNs kSweepInterval = 10 * kNanosPerSecond;
 
 // A test-and-test-and-set lock. Critical sections here are a hash lookup and a few integer
 // operations, so spinning beats parking; it yields after a while so that a descheduled holder
@@ -159,6 +172,9 @@ inline int64_t ToUnits(int64_t tokens) {
 struct alignas(64) Shard {
   ShardLock mu;
   absl::flat_hash_map<BucketKey, Bucket, BucketKeyHash> buckets;
+  size_t calls_since_sweep = 0;         // guarded by mu
+  size_t sweep_after = kMinSweepCalls;  // guarded by mu
+  TimeNs last_sweep = 0;                // guarded by mu
 };
 
 // Brings both balances to `now` (never backwards: a caller with an older `now` adds nothing).
@@ -188,7 +204,22 @@ struct RateLimiter::Impl {
     shard_count = size_t{1} << shard_bits;
     shard_limit = std::max<size_t>(1, options.max_buckets / shard_count);
     shard_target = shard_limit * 9 / 10;
+    reclaim_idle = options.reclaim_idle;
     shards = std::make_unique<Shard[]>(shard_count);
+  }
+
+  // Counts a call on `shard` and, every `sweep_after` calls (or every kSweepInterval after
+  // kMinSweepCalls calls), drops the shard's buckets that are full at `now`. Call before looking
+  // a bucket up (it may erase). REQUIRES: shard.mu held.
+  void MaybeReclaim(Shard& shard, TimeNs now) const {
+    if (!reclaim_idle || ++shard.calls_since_sweep < kMinSweepCalls) return;
+    if (shard.calls_since_sweep < shard.sweep_after && now - shard.last_sweep < kSweepInterval) {
+      return;
+    }
+    EvictFull(shard, now);
+    shard.calls_since_sweep = 0;
+    shard.sweep_after = std::max(kMinSweepCalls, shard.buckets.size());
+    shard.last_sweep = std::max(shard.last_sweep, now);
   }
 
   Shard& ShardFor(const BucketKey& key) {
@@ -261,6 +292,7 @@ struct RateLimiter::Impl {
   size_t shard_count = 1;
   size_t shard_limit = 1;
   size_t shard_target = 0;
+  bool reclaim_idle = true;
   std::unique_ptr<Shard[]> shards;
 };
 
@@ -277,17 +309,24 @@ Admission RateLimiter::Admit(const RateLimitPolicy& policy, const RateLimitKey& 
   const int64_t estimate = ToUnits(std::max<int64_t>(0, estimated_tokens));
   // The token check: min(estimate, burst), and at least one unit (a positive balance).
   const int64_t token_need = std::max<int64_t>(1, std::min(estimate, tok.burst));
+  // What an admitted request takes: the estimate, at most the burst in whole tokens (a burst is
+  // at least one token), so Reconcile can return exactly what was taken.
+  const int64_t charge = std::min(estimate, tok.burst / kUnitsPerToken * kUnitsPerToken);
   const BucketKey k{key.route_hash, policy.per_user ? key.user_hash : 0};
 
   Shard& shard = impl_->ShardFor(k);
   std::lock_guard<ShardLock> lock(shard.mu);
+  impl_->MaybeReclaim(shard, now);
   Bucket& b = impl_->FindOrCreate(shard, k, now);
   RefillBucket(b, req, tok, now);
   const bool req_ok = !req.on || b.requests >= kUnitsPerToken;
   const bool tok_ok = !tok.on || b.tokens >= token_need;
   if (req_ok && tok_ok) {
     if (req.on) b.requests -= kUnitsPerToken;
-    if (tok.on) b.tokens = std::max(kMinBalance, b.tokens - estimate);
+    if (tok.on) {
+      b.tokens = std::max(kMinBalance, b.tokens - charge);
+      a.reserved_tokens = charge / kUnitsPerToken;
+    }
   } else {
     a.allowed = false;
     a.limited_by_tokens = !tok_ok;
@@ -322,6 +361,7 @@ void RateLimiter::Reconcile(const RateLimitPolicy& policy, const RateLimitKey& k
 
   Shard& shard = impl_->ShardFor(k);
   std::lock_guard<ShardLock> lock(shard.mu);
+  impl_->MaybeReclaim(shard, now);
   // An absent bucket is full, and a refund to a full bucket is capped away.
   if (refund > 0 && !shard.buckets.contains(k)) return;
   Bucket& b = impl_->FindOrCreate(shard, k, now);

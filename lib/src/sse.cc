@@ -20,8 +20,20 @@ const char* FindLineEnd(const char* begin, const char* end) {
 // Lines are parsed straight from the caller's bytes. Only the tail that does not end in a line
 // terminator is copied, into buffer_ (a partial line); the fields of a pending event are copied
 // into event_, data_ and id_ one whole line at a time.
+bool SseParser::WithinCap() {
+  if (buffered() <= max_event_bytes_) return true;
+  overflowed_ = true;
+  std::string().swap(buffer_);  // give the memory back, not just the size
+  std::string().swap(event_);
+  std::string().swap(data_);
+  std::string().swap(id_);
+  consumed_ = 0;
+  has_data_ = false;
+  return false;
+}
+
 void SseParser::Feed(std::string_view bytes, Callback on_event) {
-  if (bytes.empty()) return;
+  if (bytes.empty() || overflowed_) return;
   if (last_was_cr_) {
     // The previous piece ended in '\r', which already ended its line; a '\n' right after it is
     // the second half of a "\r\n".
@@ -35,11 +47,12 @@ void SseParser::Feed(std::string_view bytes, Callback on_event) {
     // Complete the partial line held from the previous piece.
     const char* eol = FindLineEnd(p, end);
     buffer_.append(p, static_cast<size_t>(eol - p));
-    if (eol == end) return;
+    if (!WithinCap() || eol == end) return;
     // DispatchLine may not touch buffer_, so the view stays valid while it runs.
     DispatchLine(std::string_view(buffer_).substr(consumed_), on_event);
     buffer_.clear();
     consumed_ = 0;
+    if (!WithinCap()) return;
     p = eol;
     if (*p++ == '\r') {
       if (p == end) {
@@ -54,9 +67,11 @@ void SseParser::Feed(std::string_view bytes, Callback on_event) {
     if (eol == end) {
       buffer_.assign(p, static_cast<size_t>(end - p));
       consumed_ = 0;
+      WithinCap();
       return;
     }
     DispatchLine(std::string_view(p, static_cast<size_t>(eol - p)), on_event);
+    if (!WithinCap()) return;
     p = eol + 1;
     if (*eol == '\r') {
       if (p == end) {
@@ -69,6 +84,7 @@ void SseParser::Feed(std::string_view bytes, Callback on_event) {
 }
 
 void SseParser::Finish(Callback on_event) {
+  if (overflowed_) return;
   if (buffer_.size() > consumed_) {
     std::string line = std::move(buffer_);
     buffer_.clear();

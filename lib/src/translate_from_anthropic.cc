@@ -242,10 +242,28 @@ void WriteToolChoice(JsonWriter& w, dom::object choice) {
   }
 }
 
+// Anthropic structured output ({"type":"json_schema","schema":{..}}, in `output_format` or
+// `output_config.format`) as OpenAI's response_format json_schema. False when `format` has
+// another shape (nothing written).
+bool WriteResponseFormat(JsonWriter& w, dom::element format) {
+  dom::object o;
+  dom::element schema;
+  if (format.get_object().get(o) != simdjson::SUCCESS || StringField(o, "type") != "json_schema" ||
+      !Lookup(o, "schema", &schema) || schema.type() != dom::element_type::OBJECT) {
+    return false;
+  }
+  w.Key("response_format").BeginObject().Key("type").String("json_schema");
+  w.Key("json_schema").BeginObject().Key("name").String("response");
+  WriteElement(w.Key("schema"), schema);
+  w.EndObject().EndObject();
+  return true;
+}
+
 }  // namespace
 
 absl::Status AnthropicToOpenAIChat(dom::object request, const RequestFacts& facts,
-                                   const TranslateOptions& options, UpstreamRequestBody* out) {
+                                   const TranslateOptions& options, bool keep_top_k,
+                                   UpstreamRequestBody* out) {
   out->body.reserve(out->body.size() + 1024);
   JsonWriter w(&out->body);
   w.BeginObject();
@@ -260,7 +278,7 @@ absl::Status AnthropicToOpenAIChat(dom::object request, const RequestFacts& fact
       out->injected_usage = true;
     }
   }
-  bool has_tools = false;
+  bool has_tools = false, has_format = false;
   dom::element tool_choice;
   for (dom::key_value_pair field : request) {
     const std::string_view key = field.key;
@@ -269,7 +287,7 @@ absl::Status AnthropicToOpenAIChat(dom::object request, const RequestFacts& fact
         key == "stream" || key == "tool_choice" || IsNull(v)) {
       continue;
     }
-    if (key == "temperature" || key == "top_p") {
+    if (key == "temperature" || key == "top_p" || (key == "top_k" && keep_top_k)) {
       WriteElement(w.Key(key), v);
     } else if (key == "stop_sequences") {
       dom::array stops;
@@ -288,7 +306,24 @@ absl::Status AnthropicToOpenAIChat(dom::object request, const RequestFacts& fact
           !(user = StringField(metadata, "user_id")).empty()) {
         w.Key("user").String(user);
       }
-    } else {
+    } else if (key == "output_format" && !has_format) {
+      has_format = WriteResponseFormat(w, v);
+      if (!has_format) out->dropped_params.emplace_back(key);
+    } else if (key == "output_config") {
+      // Only `format` has an OpenAI equivalent; any other member (effort) is lost.
+      dom::object config;
+      bool lost = v.get_object().get(config) != simdjson::SUCCESS;
+      if (!lost) {
+        for (dom::key_value_pair member : config) {
+          if (member.key == "format" && !has_format && WriteResponseFormat(w, member.value)) {
+            has_format = true;
+          } else if (!IsNull(member.value)) {
+            lost = true;
+          }
+        }
+      }
+      if (lost) out->dropped_params.emplace_back(key);
+    } else if (!IsDefaultParamValue(key, v)) {
       out->dropped_params.emplace_back(key);
     }
   }

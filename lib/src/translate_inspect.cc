@@ -93,6 +93,19 @@ absl::Status ReadInt(od::value& v, std::string_view name, int64_t* out) {
   return absl::OkStatus();
 }
 
+// The largest max_tokens / max_completion_tokens accepted: INT32_MAX, what providers' own
+// fields hold. A larger value is a 400, so a token reservation built from it stays small.
+constexpr int64_t kMaxRequestMaxTokens = 2'147'483'647;
+
+// ReadInt for max_tokens and max_completion_tokens: InvalidArgument above kMaxRequestMaxTokens.
+absl::Status ReadMaxTokens(od::value& v, std::string_view name, int64_t* out) {
+  if (auto s = ReadInt(v, name, out); !s.ok()) return s;
+  if (*out > kMaxRequestMaxTokens) {
+    return Invalid(fmt::format("Invalid '{}': must be at most {}.", name, kMaxRequestMaxTokens));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string_view ClientApiName(ClientApi api) {
@@ -111,6 +124,58 @@ std::string_view ClientApiName(ClientApi api) {
       return "kserve_v2";
   }
   return "unknown";
+}
+
+std::string_view DroppedParamLabel(std::string_view key) {
+  // OpenAI chat completions and Anthropic messages request parameters (provider-apis.md 1.2,
+  // 2.2), and the entry BuildUpstreamBody adds for Anthropic server tools.
+  static constexpr std::string_view kKnown[] = {
+      "audio",
+      "cache_control",
+      "container",
+      "context_management",
+      "frequency_penalty",
+      "function_call",
+      "functions",
+      "logit_bias",
+      "logprobs",
+      "max_completion_tokens",
+      "max_tokens",
+      "mcp_servers",
+      "metadata",
+      "modalities",
+      "n",
+      "output_config",
+      "output_format",
+      "parallel_tool_calls",
+      "prediction",
+      "presence_penalty",
+      "prompt_cache_key",
+      "reasoning_effort",
+      "response_format",
+      "safety_identifier",
+      "seed",
+      "service_tier",
+      "stop",
+      "stop_sequences",
+      "store",
+      "stream_options",
+      "temperature",
+      "thinking",
+      "tool_choice",
+      "tools",
+      "tools (server tools)",
+      "top_k",
+      "top_logprobs",
+      "top_p",
+      "user",
+      "verbosity",
+      "web_search_options",
+  };
+  for (std::string_view k : kKnown) {
+    if (key == k) return k;
+  }
+  return "other";
 }
 
 // A model name or version usable as one path segment: not empty, not "." or "..", no '/'.
@@ -235,9 +300,9 @@ absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body
         }
       }
     } else if (key == "max_completion_tokens" && chat) {
-      if (auto s = ReadInt(v, key, &max_completion_tokens); !s.ok()) return s;
+      if (auto s = ReadMaxTokens(v, key, &max_completion_tokens); !s.ok()) return s;
     } else if (key == "max_tokens" && (chat || messages || api == ClientApi::kCompletions)) {
-      if (auto s = ReadInt(v, key, &max_tokens); !s.ok()) return s;
+      if (auto s = ReadMaxTokens(v, key, &max_tokens); !s.ok()) return s;
     } else if (key == "n" && (chat || api == ClientApi::kCompletions)) {
       int64_t n = 1;
       if (auto s = ReadInt(v, key, &n); !s.ok()) return s;

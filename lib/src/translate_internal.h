@@ -125,12 +125,21 @@ bool ParseBase64DataUrl(std::string_view url, DataUrl* out);
 // are kept, anything else is "api_error".
 std::string_view AnthropicClientErrorType(std::string_view upstream_type);
 
+// Whether a request parameter the upstream cannot take was sent with its default value, so
+// that leaving it out changes nothing and it is not listed as dropped: false for logprobs,
+// store, stream (and true for parallel_tool_calls); 0 for the penalties and top_logprobs; an
+// empty logit_bias or metadata object; `{"type":"disabled"}` thinking.
+bool IsDefaultParamValue(std::string_view key, dom::element value);
+
 // Cross-format request builders (translate_to_anthropic.cc, translate_from_anthropic.cc,
 // translate_to_cohere.cc). Each writes out->body and out->dropped_params.
 absl::Status OpenAIChatToAnthropic(dom::object request, const RequestFacts& facts,
                                    const TranslateOptions& options, UpstreamRequestBody* out);
+// With `keep_top_k` (the OpenAI form is an intermediate on the way to Cohere, which takes
+// `k`), top_k is kept as a non-standard OpenAI member instead of being dropped.
 absl::Status AnthropicToOpenAIChat(dom::object request, const RequestFacts& facts,
-                                   const TranslateOptions& options, UpstreamRequestBody* out);
+                                   const TranslateOptions& options, bool keep_top_k,
+                                   UpstreamRequestBody* out);
 absl::Status OpenAIChatToCohere(dom::object request, const RequestFacts& facts,
                                 const TranslateOptions& options, UpstreamRequestBody* out);
 

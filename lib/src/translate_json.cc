@@ -304,6 +304,26 @@ std::string_view AnthropicClientErrorType(std::string_view t) {
   return "api_error";
 }
 
+bool IsDefaultParamValue(std::string_view key, dom::element value) {
+  bool b = false;
+  double d = 0;
+  dom::object o;
+  if (key == "logprobs" || key == "store" || key == "stream") {
+    return value.get_bool().get(b) == simdjson::SUCCESS && !b;
+  }
+  if (key == "parallel_tool_calls") return value.get_bool().get(b) == simdjson::SUCCESS && b;
+  if (key == "presence_penalty" || key == "frequency_penalty" || key == "top_logprobs") {
+    return value.get_double().get(d) == simdjson::SUCCESS && d == 0;
+  }
+  if (key == "logit_bias" || key == "metadata") {
+    return value.get_object().get(o) == simdjson::SUCCESS && o.size() == 0;
+  }
+  if (key == "thinking") {
+    return value.get_object().get(o) == simdjson::SUCCESS && StringField(o, "type") == "disabled";
+  }
+  return false;
+}
+
 absl::Status ForEachFunctionTool(dom::array tools, std::string_view provider,
                                  absl::FunctionRef<absl::Status(size_t, dom::object)> fn) {
   size_t i = 0;

@@ -252,7 +252,9 @@ absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string
     return out;
   }
   // Anthropic client: to the OpenAI form, then on to Cohere if needed.
-  if (absl::Status s = internal::AnthropicToOpenAIChat(*request, facts, options, &out); !s.ok()) {
+  if (absl::Status s = internal::AnthropicToOpenAIChat(*request, facts, options,
+                                                       upstream == WireFormat::kCohere, &out);
+      !s.ok()) {
     return s;
   }
   if (upstream == WireFormat::kOpenAI) return out;
@@ -266,6 +268,11 @@ absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string
   if (absl::Status s = internal::OpenAIChatToCohere(*intermediate, facts, options, &cohere);
       !s.ok()) {
     return s;
+  }
+  // What the second hop drops was written by the first: name it as the client did.
+  for (std::string& key : cohere.dropped_params) {
+    if (key == "user") key = "metadata";                    // metadata.user_id
+    if (key == "parallel_tool_calls") key = "tool_choice";  // tool_choice.disable_parallel_...
   }
   cohere.dropped_params.insert(cohere.dropped_params.begin(), openai.dropped_params.begin(),
                                openai.dropped_params.end());

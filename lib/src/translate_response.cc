@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "fmt/format.h"
 #include "inferencegw/translate.h"
 #include "translate_internal.h"
@@ -79,12 +80,15 @@ void DecodeOpenAI(object body, Completion* c) {
   if (GetArray(message, "tool_calls", &calls)) DecodeToolCalls(calls, c);
 }
 
-void DecodeAnthropic(object body, Completion* c) {
+// A tool_use block named `json_tool_name` (non-empty) is the answer to an emulated
+// response_format: its input is appended to the text, and the reply is not a tool call.
+void DecodeAnthropic(object body, std::string_view json_tool_name, Completion* c) {
   c->id = StringField(body, "id");
   c->model = StringField(body, "model");
   c->finish = internal::FinishFromAnthropic(StringField(body, "stop_reason"));
   array content;
   if (!GetArray(body, "content", &content)) return;
+  bool answered = false;
   for (element block : content) {
     object b;
     if (block.get_object().get(b) != simdjson::SUCCESS) continue;
@@ -93,6 +97,16 @@ void DecodeAnthropic(object body, Completion* c) {
       c->text.append(StringField(b, "text"));
     } else if (type == "thinking") {
       c->reasoning.append(StringField(b, "thinking"));
+    } else if (type == "tool_use" && !json_tool_name.empty() &&
+               StringField(b, "name") == json_tool_name) {
+      element input;
+      JsonWriter w(&c->text);
+      if (Lookup(b, "input", &input) && !internal::IsNull(input)) {
+        internal::WriteElement(w, input);
+      } else {
+        c->text.append("{}");
+      }
+      answered = true;
     } else if (type == "tool_use") {
       ToolCall call{StringField(b, "id"), StringField(b, "name"), {}};
       element input;
@@ -104,6 +118,9 @@ void DecodeAnthropic(object body, Completion* c) {
       }
       c->tool_calls.push_back(std::move(call));
     }
+  }
+  if (answered && c->tool_calls.empty() && c->finish == FinishReason::kToolCalls) {
+    c->finish = FinishReason::kStop;
   }
 }
 
@@ -194,13 +211,20 @@ std::string EncodeAnthropic(const Completion& c, std::string_view model, const U
 absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upstream,
                                                   std::string_view upstream_body,
                                                   std::string_view client_model,
-                                                  int64_t created_unix_seconds, Usage* usage) {
+                                                  int64_t created_unix_seconds, Usage* usage,
+                                                  std::string_view json_tool_name) {
   internal::TrimParsersOnExit trim;
   Usage parsed;
   if (upstream != WireFormat::kKServe && api != ClientApi::kKServeV1 &&
       api != ClientApi::kKServeV2) {
+    // A 2xx answer that is not JSON is the backend's failure, never something to pass on
+    // priced at nothing: the caller counts it as a protocol error (and can fall back).
     absl::StatusOr<Usage> u = ParseUsage(upstream, upstream_body);
-    if (u.ok()) parsed = *u;
+    if (!u.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("upstream response: ", u.status().message()));
+    }
+    parsed = *u;
   }
   if (usage != nullptr) *usage = parsed;
   const WireFormat client = ClientWireFormat(api);
@@ -219,7 +243,7 @@ absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upst
       DecodeOpenAI(*body, &c);
       break;
     case WireFormat::kAnthropic:
-      DecodeAnthropic(*body, &c);
+      DecodeAnthropic(*body, json_tool_name, &c);
       break;
     case WireFormat::kCohere:
       DecodeCohere(*body, &c);

@@ -117,7 +117,7 @@ struct StreamState {
 
 StreamTranslator::StreamTranslator(ClientApi api, WireFormat upstream, std::string client_model,
                                    bool client_wants_usage, bool injected_usage,
-                                   int64_t created_unix_seconds)
+                                   int64_t created_unix_seconds, std::string_view json_tool_name)
     : state_(std::make_unique<internal::StreamState>()) {
   using Mode = internal::StreamState::Mode;
   internal::StreamState& s = *state_;
@@ -140,7 +140,7 @@ StreamTranslator::StreamTranslator(ClientApi api, WireFormat upstream, std::stri
   }
   switch (upstream) {
     case WireFormat::kAnthropic:
-      s.decoder = internal::NewAnthropicEventDecoder();
+      s.decoder = internal::NewAnthropicEventDecoder(std::string(json_tool_name));
       break;
     case WireFormat::kCohere:
       s.decoder = internal::NewCohereEventDecoder();
@@ -157,7 +157,7 @@ StreamTranslator::~StreamTranslator() = default;
 
 void StreamTranslator::Feed(std::string_view upstream_bytes, std::string* out) {
   internal::StreamState& s = *state_;
-  if (s.finished) return;
+  if (s.finished || s.sse.overflowed()) return;
   if (s.mode == internal::StreamState::Mode::kRaw) out->append(upstream_bytes);
   s.sse.Feed(upstream_bytes, [&](const SseEvent& e) { s.OnEvent(e, out); });
 }
@@ -176,5 +176,7 @@ void StreamTranslator::Finish(std::string* out) {
 const Usage& StreamTranslator::usage() const { return state_->usage; }
 bool StreamTranslator::upstream_error() const { return state_->error; }
 bool StreamTranslator::upstream_complete() const { return state_->complete; }
+bool StreamTranslator::overflowed() const { return state_->sse.overflowed(); }
+void StreamTranslator::set_max_event_bytes(size_t bytes) { state_->sse.set_max_event_bytes(bytes); }
 
 }  // namespace inferencegw

@@ -141,6 +141,9 @@ class OpenAIChunkDecoder final : public StreamDecoder {
 
 class AnthropicEventDecoder final : public StreamDecoder {
  public:
+  explicit AnthropicEventDecoder(std::string json_tool_name)
+      : json_tool_name_(std::move(json_tool_name)) {}
+
   DecodeResult Decode(std::string_view event, std::string_view data, const Usage& usage,
                       StreamEncoder& enc, std::string* out) override {
     dom::object o;
@@ -156,7 +159,20 @@ class AnthropicEventDecoder final : public StreamDecoder {
       dom::element input;
       if (!GetObject(o, "content_block", &block)) return DecodeResult::kContinue;
       const std::string_view block_type = StringField(block, "type");
-      if (block_type == "tool_use" || block_type == "server_tool_use") {
+      if (block_type == "tool_use" && !json_tool_name_.empty() &&
+          StringField(block, "name") == json_tool_name_) {
+        json_open_ = true;
+        json_block_ = index;
+        json_text_ = false;
+        answered_ = true;
+        if (Lookup(block, "input", &input) && input.type() == dom::element_type::OBJECT &&
+            input.get_object().value_unsafe().size() > 0) {
+          arguments_.clear();
+          JsonWriter w(&arguments_);
+          WriteElement(w, input);
+          JsonText(arguments_, enc, out);
+        }
+      } else if (block_type == "tool_use" || block_type == "server_tool_use") {
         const int tool = tools_.Add(index);
         enc.ToolStart(tool, StringField(block, "id"), StringField(block, "name"), out);
         if (Lookup(block, "input", &input) && input.type() == dom::element_type::OBJECT &&
@@ -175,16 +191,27 @@ class AnthropicEventDecoder final : public StreamDecoder {
         enc.Text(StringField(delta, "text"), out);
       } else if (delta_type == "thinking_delta") {
         enc.Reasoning(StringField(delta, "thinking"), out);
+      } else if (delta_type == "input_json_delta" && json_open_ && index == json_block_) {
+        JsonText(StringField(delta, "partial_json"), enc, out);
       } else if (delta_type == "input_json_delta" && tools_.Find(index) >= 0) {
         enc.ToolArguments(tools_.Find(index), StringField(delta, "partial_json"), out);
       }
     } else if (type == "content_block_stop") {
-      if (tools_.Find(index) >= 0) enc.ToolEnd(tools_.Find(index), out);
+      if (json_open_ && index == json_block_) {
+        if (!json_text_) JsonText("{}", enc, out);
+        json_open_ = false;
+      } else if (tools_.Find(index) >= 0) {
+        enc.ToolEnd(tools_.Find(index), out);
+      }
     } else if (type == "message_delta") {
       dom::object delta;
       std::string_view stop;
       if (GetObject(o, "delta", &delta) && !(stop = StringField(delta, "stop_reason")).empty()) {
-        enc.Finish(FinishFromAnthropic(stop));
+        FinishReason reason = FinishFromAnthropic(stop);
+        if (reason == FinishReason::kToolCalls && answered_ && tools_.last() < 0) {
+          reason = FinishReason::kStop;
+        }
+        enc.Finish(reason);
       }
     } else if (type == "message_stop") {
       enc.End(usage, out);
@@ -202,8 +229,19 @@ class AnthropicEventDecoder final : public StreamDecoder {
   }
 
  private:
+  void JsonText(std::string_view text, StreamEncoder& enc, std::string* out) {
+    if (text.empty()) return;
+    json_text_ = true;
+    enc.Text(text, out);
+  }
+
   ToolNumbers tools_;  // keyed by content block index
   std::string arguments_;
+  std::string json_tool_name_;  // "" when response_format is not emulated
+  bool json_open_ = false;      // the answer tool's block is open
+  int64_t json_block_ = -1;     // its content block index
+  bool json_text_ = false;      // it produced text
+  bool answered_ = false;       // the answer tool was called
 };
 
 class CohereEventDecoder final : public StreamDecoder {
@@ -268,8 +306,8 @@ class CohereEventDecoder final : public StreamDecoder {
 std::unique_ptr<StreamDecoder> NewOpenAIChunkDecoder() {
   return std::make_unique<OpenAIChunkDecoder>();
 }
-std::unique_ptr<StreamDecoder> NewAnthropicEventDecoder() {
-  return std::make_unique<AnthropicEventDecoder>();
+std::unique_ptr<StreamDecoder> NewAnthropicEventDecoder(std::string json_tool_name) {
+  return std::make_unique<AnthropicEventDecoder>(std::move(json_tool_name));
 }
 std::unique_ptr<StreamDecoder> NewCohereEventDecoder() {
   return std::make_unique<CohereEventDecoder>();

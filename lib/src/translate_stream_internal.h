@@ -65,7 +65,10 @@ std::unique_ptr<StreamEncoder> NewOpenAIChunkEncoder(std::string model, int64_t 
 std::unique_ptr<StreamEncoder> NewAnthropicEventEncoder(std::string model);
 
 std::unique_ptr<StreamDecoder> NewOpenAIChunkDecoder();
-std::unique_ptr<StreamDecoder> NewAnthropicEventDecoder();
+// A tool_use block named `json_tool_name` (non-empty) is the answer to an emulated
+// response_format: its input_json_delta fragments become Text steps ("{}" when it has none),
+// and a tool_use stop reason becomes kStop when no other tool was called.
+std::unique_ptr<StreamDecoder> NewAnthropicEventDecoder(std::string json_tool_name = {});
 std::unique_ptr<StreamDecoder> NewCohereEventDecoder();
 
 }  // namespace inferencegw::internal

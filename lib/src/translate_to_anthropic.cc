@@ -3,8 +3,11 @@
 // system and developer messages become the top-level `system` blocks; runs of user and tool
 // messages merge into one user turn (tool results first), runs of assistant messages into one
 // assistant turn; empty text is dropped and a final assistant prefill is right-trimmed.
+// response_format json_object / json_schema is emulated with a tool whose input is the answer
+// (UpstreamRequestBody::json_tool_name).
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "fmt/format.h"
 #include "translate_internal.h"
@@ -260,65 +263,130 @@ bool LooksPersonal(std::string_view user) {
   return digits >= 7;  // a phone number
 }
 
-absl::Status WriteToolChoice(JsonWriter& w, dom::element* choice, bool parallel_off) {
-  std::string_view type = "auto", name;
-  if (choice != nullptr) {
-    if (choice->type() == dom::element_type::STRING) {
-      const std::string_view c = AsString(*choice);
-      if (c == "auto") {
-        type = "auto";
-      } else if (c == "required" || c == "any") {
-        type = "any";
-      } else if (c == "none") {
-        type = "none";
-      } else {
-        return Invalid(fmt::format("tool_choice \"{}\" is not supported by Anthropic backends", c));
-      }
-    } else {
-      dom::object o, function;
-      dom::element f;
-      if (choice->get_object().get(o) != simdjson::SUCCESS ||
-          StringField(o, "type") != "function" || !Lookup(o, "function", &f) ||
-          f.get_object().get(function) != simdjson::SUCCESS ||
-          StringField(function, "name").empty()) {
-        return Invalid(
-            "tool_choice must be auto, required, none or a named function for "
-            "Anthropic backends");
-      }
-      type = "tool";
-      name = StringField(function, "name");
-    }
+// An Anthropic tool_choice: auto, any, none, or tool with a name.
+struct ToolChoice {
+  std::string_view type = "auto";
+  std::string_view name;
+};
+
+// The client's OpenAI tool_choice. InvalidArgument for values Anthropic has no form for.
+absl::StatusOr<ToolChoice> ReadToolChoice(dom::element choice) {
+  if (choice.type() == dom::element_type::STRING) {
+    const std::string_view c = AsString(choice);
+    if (c == "auto") return ToolChoice{"auto", {}};
+    if (c == "required" || c == "any") return ToolChoice{"any", {}};
+    if (c == "none") return ToolChoice{"none", {}};
+    return Invalid(fmt::format("tool_choice \"{}\" is not supported by Anthropic backends", c));
   }
-  if (choice == nullptr && !parallel_off) return absl::OkStatus();
-  w.Key("tool_choice").BeginObject().Key("type").String(type);
-  if (!name.empty()) w.Key("name").String(name);
-  if (parallel_off && type != "none") w.Key("disable_parallel_tool_use").Bool(true);
-  w.EndObject();
-  return absl::OkStatus();
+  dom::object o, function;
+  dom::element f;
+  if (choice.get_object().get(o) != simdjson::SUCCESS || StringField(o, "type") != "function" ||
+      !Lookup(o, "function", &f) || f.get_object().get(function) != simdjson::SUCCESS ||
+      StringField(function, "name").empty()) {
+    return Invalid(
+        "tool_choice must be auto, required, none or a named function for Anthropic backends");
+  }
+  return ToolChoice{"tool", StringField(function, "name")};
 }
 
+void WriteToolChoice(JsonWriter& w, const ToolChoice& choice, bool parallel_off) {
+  w.Key("tool_choice").BeginObject().Key("type").String(choice.type);
+  if (!choice.name.empty()) w.Key("name").String(choice.name);
+  if (parallel_off && choice.type != "none") w.Key("disable_parallel_tool_use").Bool(true);
+  w.EndObject();
+}
+
+// The client's function tools, as Anthropic tools, into the open `tools` array.
 absl::Status WriteTools(JsonWriter& w, dom::array tools) {
-  w.Key("tools").BeginArray();
-  absl::Status status =
-      ForEachFunctionTool(tools, "Anthropic", [&w](size_t i, dom::object function) {
-        const std::string_view name = StringField(function, "name");
-        if (name.empty()) return Invalid(fmt::format("tools[{}]: function without a name", i));
-        w.BeginObject().Key("name").String(name);
-        dom::element description, parameters;
-        if (Lookup(function, "description", &description) && !IsNull(description)) {
-          WriteElement(w.Key("description"), description);
-        }
-        w.Key("input_schema");
-        if (Lookup(function, "parameters", &parameters) && !IsNull(parameters)) {
-          WriteElement(w, parameters);
-        } else {
-          w.Raw(R"({"type":"object","properties":{}})");
-        }
-        w.EndObject();
-        return absl::OkStatus();
-      });
-  w.EndArray();
-  return status;
+  return ForEachFunctionTool(tools, "Anthropic", [&w](size_t i, dom::object function) {
+    const std::string_view name = StringField(function, "name");
+    if (name.empty()) return Invalid(fmt::format("tools[{}]: function without a name", i));
+    w.BeginObject().Key("name").String(name);
+    dom::element description, parameters;
+    if (Lookup(function, "description", &description) && !IsNull(description)) {
+      WriteElement(w.Key("description"), description);
+    }
+    w.Key("input_schema");
+    if (Lookup(function, "parameters", &parameters) && !IsNull(parameters)) {
+      WriteElement(w, parameters);
+    } else {
+      w.Raw(R"({"type":"object","properties":{}})");
+    }
+    w.EndObject();
+    return absl::OkStatus();
+  });
+}
+
+bool ToolNameTaken(dom::array tools, std::string_view name) {
+  for (dom::element tool : tools) {
+    dom::object t, function;
+    dom::element f;
+    if (tool.get_object().get(t) == simdjson::SUCCESS && Lookup(t, "function", &f) &&
+        f.get_object().get(function) == simdjson::SUCCESS &&
+        StringField(function, "name") == name) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The tool that carries a response_format answer (json_object or json_schema).
+constexpr std::string_view kJsonToolName = "json_tool_call";
+constexpr std::string_view kJsonToolDescription =
+    "Reply by calling this tool: its input is the complete answer, as JSON.";
+
+struct JsonAnswerTool {
+  std::string_view name = kJsonToolName;
+  std::string_view description = kJsonToolDescription;
+  dom::element schema;
+  bool has_schema = false;
+};
+
+// OpenAI's json_schema names ([a-zA-Z0-9_-]{1,64}) are valid Anthropic tool names.
+bool IsToolName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+enum class FormatKind : uint8_t { kText, kJson, kUnknown };
+
+// The client's response_format. kJson fills `tool`: json_schema gives its name (when it is a
+// valid tool name), description and schema; json_object a permissive object schema.
+FormatKind ReadResponseFormat(dom::element value, JsonAnswerTool* tool) {
+  dom::object format;
+  if (value.get_object().get(format) != simdjson::SUCCESS) return FormatKind::kUnknown;
+  const std::string_view type = StringField(format, "type");
+  if (type == "text") return FormatKind::kText;
+  if (type == "json_object") return FormatKind::kJson;
+  if (type != "json_schema") return FormatKind::kUnknown;
+  dom::element json_schema;
+  dom::object spec;
+  if (Lookup(format, "json_schema", &json_schema) &&
+      json_schema.get_object().get(spec) == simdjson::SUCCESS) {
+    if (IsToolName(StringField(spec, "name"))) tool->name = StringField(spec, "name");
+    if (!StringField(spec, "description").empty()) {
+      tool->description = StringField(spec, "description");
+    }
+    tool->has_schema =
+        Lookup(spec, "schema", &tool->schema) && tool->schema.type() == dom::element_type::OBJECT;
+  }
+  return FormatKind::kJson;
+}
+
+void WriteJsonAnswerTool(JsonWriter& w, const JsonAnswerTool& tool) {
+  w.BeginObject().Key("name").String(tool.name).Key("description").String(tool.description);
+  w.Key("input_schema");
+  if (tool.has_schema) {
+    WriteElement(w, tool.schema);
+  } else {
+    w.Raw(R"({"type":"object"})");
+  }
+  w.EndObject();
 }
 
 }  // namespace
@@ -334,8 +402,10 @@ absl::Status OpenAIChatToAnthropic(dom::object request, const RequestFacts& fact
 
   std::string system;
   bool has_tools = false;
-  dom::element tools, tool_choice;
-  bool has_tool_choice = false, parallel_off = false;
+  dom::element tools, tool_choice, response_format;
+  bool has_tool_choice = false, parallel_off = false, has_response_format = false;
+  std::string_view user, safety_identifier;
+  bool thinking = false;
   for (dom::key_value_pair field : request) {
     const std::string_view key = field.key;
     const dom::element v = field.value;
@@ -365,6 +435,7 @@ absl::Status OpenAIChatToAnthropic(dom::object request, const RequestFacts& fact
       if (!stops.empty()) w.Key("stop_sequences").BeginArray().Raw(stops).EndArray();
     } else if (key == "temperature" || key == "top_p" || key == "top_k" || key == "thinking") {
       WriteElement(w.Key(key), v);
+      if (key == "thinking") thinking = !IsDefaultParamValue(key, v);
     } else if (key == "stream") {
       w.Key("stream").Bool(facts.stream);
     } else if (key == "tools") {
@@ -379,24 +450,82 @@ absl::Status OpenAIChatToAnthropic(dom::object request, const RequestFacts& fact
     } else if (key == "parallel_tool_calls") {
       bool parallel = true;
       parallel_off = v.get_bool().get(parallel) == simdjson::SUCCESS && !parallel;
-    } else if (key == "user") {
-      const std::string_view user = AsString(v);
-      if (!user.empty() && !LooksPersonal(user)) {
-        w.Key("metadata").BeginObject().Key("user_id").String(user).EndObject();
-      } else {
-        out->dropped_params.emplace_back(key);
-      }
-    } else {
+    } else if (key == "user" || key == "safety_identifier") {
+      (key == "user" ? user : safety_identifier) = AsString(v);
+      if (AsString(v).empty()) out->dropped_params.emplace_back(key);
+    } else if (key == "response_format") {
+      response_format = v;
+      has_response_format = true;
+    } else if (!IsDefaultParamValue(key, v)) {
       out->dropped_params.emplace_back(key);
     }
   }
   if (!system.empty()) w.Key("system").BeginArray().Raw(system).EndArray();
-  if (has_tools) {
-    if (absl::Status s = WriteTools(w, tools.get_array().value_unsafe()); !s.ok()) return s;
-    if (absl::Status s = WriteToolChoice(w, has_tool_choice ? &tool_choice : nullptr, parallel_off);
-        !s.ok()) {
-      return s;
+  // metadata.user_id: safety_identifier (OpenAI's successor of `user`) first, then user; an
+  // email address or a phone number is never sent (Anthropic asks for an opaque id).
+  std::string_view user_id;
+  const std::pair<std::string_view, std::string_view> ids[] = {
+      {"safety_identifier", safety_identifier}, {"user", user}};
+  for (const auto& [key, value] : ids) {
+    if (value.empty()) continue;
+    if (user_id.empty() && !LooksPersonal(value)) {
+      user_id = value;
+    } else {
+      out->dropped_params.emplace_back(key);
     }
+  }
+  if (!user_id.empty()) w.Key("metadata").BeginObject().Key("user_id").String(user_id).EndObject();
+
+  ToolChoice choice;
+  if (has_tools && has_tool_choice) {
+    absl::StatusOr<ToolChoice> read = ReadToolChoice(tool_choice);
+    if (!read.ok()) return read.status();
+    choice = *read;
+  }
+  // response_format json_object / json_schema: a tool whose input is the answer, forced (or,
+  // next to the client's tools under auto, `any`: the model calls a client tool or answers;
+  // with extended thinking, which Anthropic does not allow with a forced tool, `auto`). When
+  // the client requires a tool call, the answer is that call: the format has no say.
+  JsonAnswerTool answer;
+  bool emulate = false;
+  if (has_response_format) {
+    switch (ReadResponseFormat(response_format, &answer)) {
+      case FormatKind::kText:
+        break;
+      case FormatKind::kJson:
+        emulate = choice.type == "auto" || choice.type == "none";
+        break;
+      case FormatKind::kUnknown:
+        out->dropped_params.emplace_back("response_format");
+        break;
+    }
+  }
+  const dom::array client_tools = has_tools ? tools.get_array().value_unsafe() : dom::array();
+  if (emulate && has_tools && ToolNameTaken(client_tools, answer.name)) {
+    if (answer.name == kJsonToolName || ToolNameTaken(client_tools, kJsonToolName)) {
+      return Invalid(fmt::format(
+          "response_format: a client tool is named \"{}\", the name of the tool that carries "
+          "the JSON answer for Anthropic backends",
+          kJsonToolName));
+    }
+    answer.name = kJsonToolName;
+  }
+  if (has_tools || emulate) {
+    w.Key("tools").BeginArray();
+    if (has_tools) {
+      if (absl::Status s = WriteTools(w, client_tools); !s.ok()) return s;
+    }
+    if (emulate) WriteJsonAnswerTool(w, answer);
+    w.EndArray();
+  }
+  if (emulate) {
+    out->json_tool_name = std::string(answer.name);
+    ToolChoice forced = has_tools && choice.type == "auto" ? ToolChoice{"any", {}}
+                                                           : ToolChoice{"tool", answer.name};
+    if (thinking) forced = ToolChoice{"auto", {}};
+    WriteToolChoice(w, forced, parallel_off);
+  } else if (has_tools && (has_tool_choice || parallel_off)) {
+    WriteToolChoice(w, choice, parallel_off);
   }
   w.EndObject();
   return absl::OkStatus();

@@ -132,9 +132,13 @@ absl::Status WriteTools(JsonWriter& w, dom::array tools) {
   return status;
 }
 
-void WriteResponseFormat(JsonWriter& w, dom::object format) {
+// Cohere v2 takes JSON mode natively: {"type":"json_object"} with the schema, if any, as
+// `json_schema` (json_schema.name, description and strict have no Cohere field). False when
+// `format` is not a known response_format (nothing written).
+bool WriteResponseFormat(JsonWriter& w, dom::object format) {
   const std::string_view type = StringField(format, "type");
-  if (type != "json_object" && type != "json_schema") return;  // text: the default
+  if (type == "text") return true;  // the default
+  if (type != "json_object" && type != "json_schema") return false;
   w.Key("response_format").BeginObject().Key("type").String("json_object");
   dom::element json_schema, schema;
   dom::object json_schema_object;
@@ -144,6 +148,7 @@ void WriteResponseFormat(JsonWriter& w, dom::object format) {
     WriteElement(w.Key("json_schema"), schema);
   }
   w.EndObject();
+  return true;
 }
 
 }  // namespace
@@ -194,8 +199,10 @@ absl::Status OpenAIChatToCohere(dom::object request, const RequestFacts& facts,
       }
     } else if (key == "response_format") {
       dom::object format;
-      if (v.get_object().get(format) == simdjson::SUCCESS) WriteResponseFormat(w, format);
-    } else {
+      if (v.get_object().get(format) != simdjson::SUCCESS || !WriteResponseFormat(w, format)) {
+        out->dropped_params.emplace_back(key);
+      }
+    } else if (!IsDefaultParamValue(key, v)) {
       out->dropped_params.emplace_back(key);
     }
   }

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -24,6 +25,14 @@ std::string_view WireFormatName(WireFormat f) {
       return "kserve";
   }
   return "unknown";
+}
+
+bool UsageInRange(const Usage& usage) {
+  for (const int64_t count : {usage.input_tokens, usage.output_tokens, usage.cached_input_tokens,
+                              usage.cache_write_input_tokens, usage.reasoning_tokens}) {
+    if (count < 0 || count > kMaxUsageTokens) return false;
+  }
+  return true;
 }
 
 namespace {
@@ -50,24 +59,28 @@ simdjson::error_code ParseJson(std::string_view json, std::unique_ptr<simdjson::
   return p->parse(json.data(), json.size()).get(*root);
 }
 
+// Any count above kMaxUsageTokens is held as this, so that sums of a few counts cannot
+// overflow before UsageInRange rejects them.
+constexpr int64_t kTooMany = kMaxUsageTokens + 1;
+
 // A token count as int64: integers and (as Cohere sends them) floating-point numbers, clamped to
-// [0, INT64_MAX]. Returns false when the element is not a number (null, absent, ...).
+// [0, kTooMany]. Returns false when the element is not a number (null, absent, ...).
 bool ToCount(element e, int64_t* out) {
   switch (e.type()) {
     case element_type::INT64: {
       const int64_t v = e.get_int64().value_unsafe();
-      *out = v < 0 ? 0 : v;
+      *out = std::clamp<int64_t>(v, 0, kTooMany);
       return true;
     }
     case element_type::UINT64:
-      *out = std::numeric_limits<int64_t>::max();  // above INT64_MAX
+      *out = kTooMany;  // above INT64_MAX
       return true;
     case element_type::DOUBLE: {
       const double v = e.get_double().value_unsafe();
       if (!(v > 0)) {
         *out = 0;
-      } else if (v >= 9.2e18) {
-        *out = std::numeric_limits<int64_t>::max();
+      } else if (v >= static_cast<double>(kTooMany)) {
+        *out = kTooMany;
       } else {
         *out = std::llround(v);
       }
@@ -165,6 +178,9 @@ void ApplyCohere(object root, Usage* u) {
 }
 
 // Applies a parsed body or stream event's usage. `event` is the SSE event name ("" for bodies).
+// Out-of-range usage replaces the report with an empty, out_of_range one, which stays so.
+void ApplyUsageChecked(WireFormat format, std::string_view event, element root, Usage* u);
+
 void ApplyUsage(WireFormat format, std::string_view event, element root, Usage* u) {
   object obj;
   if (root.get_object().get(obj) != simdjson::SUCCESS) return;
@@ -192,6 +208,15 @@ void ApplyUsage(WireFormat format, std::string_view event, element root, Usage* 
       return;
     case WireFormat::kKServe:
       return;
+  }
+}
+
+void ApplyUsageChecked(WireFormat format, std::string_view event, element root, Usage* u) {
+  if (u->out_of_range) return;
+  ApplyUsage(format, event, root, u);
+  if (!UsageInRange(*u)) {
+    *u = Usage{};
+    u->out_of_range = true;
   }
 }
 
@@ -255,7 +280,7 @@ absl::StatusOr<Usage> ParseUsage(WireFormat format, std::string_view body) {
                                                   WireFormatName(format),
                                                   simdjson::error_message(error)));
   }
-  ApplyUsage(format, "", root, &usage);
+  ApplyUsageChecked(format, "", root, &usage);
   return usage;
 }
 
@@ -265,7 +290,7 @@ bool ApplyStreamEventUsage(WireFormat format, std::string_view event, std::strin
   std::unique_ptr<simdjson::dom::parser> large;
   element root;
   if (ParseJson(data, &large, &root) != simdjson::SUCCESS) return false;
-  ApplyUsage(format, event, root, usage);
+  ApplyUsageChecked(format, event, root, usage);
   return true;
 }
 

@@ -126,6 +126,63 @@ TEST_CASE("ComputeCost and the ledger saturate") {
   CHECK(totals[0].totals.requests == 2);
 }
 
+// The issue-8 ledger corruption: one saturated cost (a backend that reported 2^63-1 tokens) no
+// longer pins every total or drives "other" negative. Totals beyond the int64 range read
+// saturated; every other row stays exact and keeps growing.
+TEST_CASE("CostLedger stays exact after a saturated cost") {
+  CostLedger::Options options;
+  options.max_users = 2;
+  CostLedger ledger(options);
+  ledger.Record({"r", "b", "", Arm::kNone, "mallory", "USD"}, MakeUsage(kMax, kMax), kMax);
+  for (int i = 0; i < 999; ++i) {
+    // 0.0005 USD and 10 tokens each, from users beyond max_users and anonymous ones.
+    const std::string user = i % 3 == 0 ? "" : fmt::format("user{}", i);
+    ledger.Record({"r", "b2", "", Arm::kNone, user, "USD"}, MakeUsage(5, 5), 500'000'000);
+  }
+  const std::vector<LedgerRow> totals = ledger.Totals();
+  REQUIRE(totals.size() == 1);
+  CHECK(totals[0].totals.cost == kMax);  // beyond the int64 range: saturated, not wrapped
+  CHECK(totals[0].totals.requests == 1000);
+  PicoUnits user_sum = 0;
+  int64_t user_tokens = 0;
+  for (const LedgerRow& row : ledger.Rows()) {
+    INFO(row.dimension << ":" << row.name);
+    CHECK(row.totals.cost >= 0);
+    CHECK(row.totals.input_tokens >= 0);
+    CHECK(row.totals.output_tokens >= 0);
+    if (row.dimension == "backend" && row.name == "b2") {
+      CHECK(row.totals.cost == 999 * PicoUnits{500'000'000});  // 0.4995 USD, exact
+      CHECK(row.totals.input_tokens == 999 * 5);
+    }
+    if (row.dimension == "user" && row.name != "mallory") {
+      user_sum += row.totals.cost;
+      user_tokens += row.totals.input_tokens + row.totals.output_tokens;
+    }
+  }
+  // Everything that is not mallory's, in the tracked users and "other", exactly.
+  CHECK(user_sum == 999 * PicoUnits{500'000'000});
+  CHECK(user_tokens == 999 * 10);
+  // Later costs still count.
+  ledger.Record({"r", "b2", "", Arm::kNone, "", "USD"}, MakeUsage(5, 5), 500'000'000);
+  for (const LedgerRow& row : ledger.Rows()) {
+    if (row.dimension == "backend" && row.name == "b2") {
+      CHECK(row.totals.cost == 1000 * PicoUnits{500'000'000});
+    }
+  }
+}
+
+// Negative counts and costs are recorded as 0, so no row can go negative.
+TEST_CASE("CostLedger records negative values as 0") {
+  CostLedger ledger;
+  ledger.Record({"r", "b", "", Arm::kNone, "u", "USD"}, MakeUsage(-5, -7, -1, -1), -100);
+  const std::vector<LedgerRow> totals = ledger.Totals();
+  REQUIRE(totals.size() == 1);
+  CHECK(totals[0].totals.requests == 1);
+  CHECK(totals[0].totals.cost == 0);
+  CHECK(totals[0].totals.input_tokens == 0);
+  CHECK(totals[0].totals.output_tokens == 0);
+}
+
 // Sums every row of `dimension` in `rows`, per currency.
 std::map<std::string, LedgerTotals> SumDimension(const std::vector<LedgerRow>& rows,
                                                  std::string_view dimension) {

@@ -24,6 +24,7 @@ TEST_CASE("FailureKindName names every kind", "[fallback_plan]") {
   CHECK(FailureKindName(FailureKind::kStatus429) == "429");
   CHECK(FailureKindName(FailureKind::kStatus4xx) == "4xx");
   CHECK(FailureKindName(FailureKind::kProtocol) == "protocol_error");
+  CHECK(FailureKindName(FailureKind::kBroken) == "broken_response");
   CHECK(FailureKindName(FailureKind::kBreakerOpen) == "breaker_open");
   CHECK(FailureKindName(FailureKind::kOverloaded) == "overloaded");
   CHECK(FailureKindName(FailureKind::kCancelled) == "cancelled");
@@ -44,7 +45,8 @@ TEST_CASE("FailureKindForStatus classifies HTTP statuses", "[fallback_plan]") {
   CHECK(FailureKindForStatus(529) == FailureKind::kStatus5xx);
 }
 
-// ShouldRetry follows retry_on bit by bit; breaker/overload always move on; 4xx/protocol never.
+// ShouldRetry follows retry_on bit by bit; breaker/overload always move on; 4xx never; an
+// unusable answer counts as 5xx and a response broken mid-body as a connect error (issue 8).
 TEST_CASE("ShouldRetry table", "[fallback_plan]") {
   RetryPolicy all;
   CHECK(all.ShouldRetry(FailureKind::kConnect));
@@ -54,7 +56,8 @@ TEST_CASE("ShouldRetry table", "[fallback_plan]") {
   CHECK(all.ShouldRetry(FailureKind::kBreakerOpen));
   CHECK(all.ShouldRetry(FailureKind::kOverloaded));
   CHECK_FALSE(all.ShouldRetry(FailureKind::kStatus4xx));
-  CHECK_FALSE(all.ShouldRetry(FailureKind::kProtocol));
+  CHECK(all.ShouldRetry(FailureKind::kProtocol));
+  CHECK(all.ShouldRetry(FailureKind::kBroken));
   CHECK_FALSE(all.ShouldRetry(FailureKind::kNone));
   CHECK_FALSE(all.ShouldRetry(FailureKind::kCancelled));
 
@@ -63,6 +66,8 @@ TEST_CASE("ShouldRetry table", "[fallback_plan]") {
   CHECK_FALSE(only5xx.ShouldRetry(FailureKind::kConnect));
   CHECK_FALSE(only5xx.ShouldRetry(FailureKind::kTimeout));
   CHECK(only5xx.ShouldRetry(FailureKind::kStatus5xx));
+  CHECK(only5xx.ShouldRetry(FailureKind::kProtocol));
+  CHECK_FALSE(only5xx.ShouldRetry(FailureKind::kBroken));
   CHECK_FALSE(only5xx.ShouldRetry(FailureKind::kStatus429));
   CHECK(only5xx.ShouldRetry(FailureKind::kBreakerOpen));
 

@@ -169,6 +169,36 @@ int PromtoolCheck(const std::string& text, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// A counter only grows: negative and NaN amounts are ignored, so a bad value can never make a
+// counter render a smaller (or wrapped-looking) number.
+TEST_CASE("Counter ignores negative and NaN amounts") {
+  Counter c;
+  c.Inc(5);
+  c.Inc(-3);
+  c.Inc(std::numeric_limits<double>::quiet_NaN());
+  c.Inc(-std::numeric_limits<double>::infinity());
+  c.Inc(0);
+  CHECK(c.Value() == 5);
+  c.Inc();
+  CHECK(c.Value() == 6);
+}
+
+// The dropped-parameters family: its name follows the inference_gateway_ prefix, with the help
+// text and labels {provider, parameter}.
+TEST_CASE("GatewayMetrics has the dropped translation parameters counter") {
+  MetricsRegistry registry;
+  GatewayMetrics m(registry);
+  REQUIRE(m.dropped_params_total != nullptr);
+  CHECK(m.dropped_params_total->name() == "inference_gateway_translation_dropped_params_total");
+  CHECK(m.dropped_params_total->type() == MetricType::kCounter);
+  m.dropped_params_total->GetCounter({"cohere", "logprobs"})->Inc();
+  const std::string text = registry.RenderPrometheus();
+  CHECK(text.find("# HELP inference_gateway_translation_dropped_params_total Request parameters "
+                  "a translation dropped or could not express\n") != std::string::npos);
+  CHECK(text.find("inference_gateway_translation_dropped_params_total{provider=\"cohere\","
+                  "parameter=\"logprobs\"} 1\n") != std::string::npos);
+}
+
 // The gateway's registry, every family populated, passes `promtool check metrics` (lint
 // included): names, types, units, escaping and histogram layout as Prometheus wants them.
 TEST_CASE("GatewayMetrics pass promtool check metrics") {
@@ -196,6 +226,7 @@ TEST_CASE("GatewayMetrics pass promtool check metrics") {
   m.fallbacks_total->GetCounter({"default/chat", "default/gpt4", "default/claude"})->Inc();
   m.config_reloads_total->GetCounter({"success"})->Inc();
   m.config_reloads_total->GetCounter({"weird \"value\"\\\n"})->Inc();
+  m.dropped_params_total->GetCounter({"anthropic", "logit_bias"})->Inc();
   const std::string text = registry.RenderPrometheus();
   for (std::string_view name :
        {"inference_gateway_requests_total", "inference_gateway_request_duration_seconds",
@@ -204,7 +235,8 @@ TEST_CASE("GatewayMetrics pass promtool check metrics") {
         "inference_gateway_active_requests", "inference_gateway_upstream_attempts_total",
         "inference_gateway_rate_limit_hits_total", "inference_gateway_experiment_assignments_total",
         "inference_gateway_cost_total", "inference_gateway_tokens_total",
-        "inference_gateway_fallbacks_total", "inference_gateway_config_reloads_total"}) {
+        "inference_gateway_fallbacks_total", "inference_gateway_config_reloads_total",
+        "inference_gateway_translation_dropped_params_total"}) {
     INFO(name);
     CHECK(text.find("# TYPE " + std::string(name) + " ") != std::string::npos);
   }

@@ -1,6 +1,8 @@
 #include "inferencegw/rate_limiter.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -199,16 +201,65 @@ TEST_CASE("tokens reserve and reconcile", "[ratelimit]") {
   CHECK(limiter.Admit(p, kRoute, 10, Milliseconds(30600)).allowed);
 }
 
-// A request estimated above the burst passes when the bucket is full and borrows the rest.
+// A request estimated above the burst passes when the bucket is full and takes the whole burst,
+// no more: the bucket is empty, not in debt, and Reconcile settles the real usage.
 TEST_CASE("estimate larger than the bucket", "[ratelimit]") {
   RateLimiter limiter;
   const RateLimitPolicy p = Tokens(600, 100);  // 10 tokens a second
-  CHECK_FALSE(limiter.Admit(p, kRoute, 0, 0).tokens.remaining != 100);
-  CHECK(limiter.Admit(p, kRoute, 250, 0).allowed);
-  Admission a = limiter.Admit(p, kRoute, 250, 0);  // -150 now: needs 100 again
+  CHECK(limiter.Admit(p, kRoute, 0, 0).tokens.remaining == 100);
+  Admission a = limiter.Admit(p, kRoute, 250, 0);
+  CHECK(a.allowed);
+  CHECK(a.reserved_tokens == 100);
+  CHECK(a.tokens.remaining == 0);
+  a = limiter.Admit(p, kRoute, 250, 0);  // empty now: needs 100 again
+  CHECK_FALSE(a.allowed);
+  CHECK(a.retry_after == Seconds(10));
+  CHECK(limiter.Admit(p, kRoute, 250, Seconds(10)).allowed);
+  // Real usage above the burst still borrows: 100 reserved, 250 used puts the bucket at -150.
+  limiter.Reconcile(p, kRoute, 100, 250, Seconds(10));
+  a = limiter.Admit(p, kRoute, 100, Seconds(10));
   CHECK_FALSE(a.allowed);
   CHECK(a.retry_after == Seconds(25));
-  CHECK(limiter.Admit(p, kRoute, 250, Seconds(25)).allowed);
+}
+
+// The issue-8 reproduction: tokensPerMinute 100000 and one request with max_tokens = INT64_MAX.
+// The reservation saturates instead of wrapping, the bucket is charged at most its burst, the
+// refund on completion restores it, and the next user is admitted at once (no day-long 429).
+TEST_CASE("a huge estimate neither wraps nor poisons the bucket", "[ratelimit]") {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  CHECK(TokenReservation(25, kMax) == kMax);
+  CHECK(TokenReservation(kMax, kMax) == kMax);
+  CHECK(TokenReservation(25, 100) == 125);
+  CHECK(TokenReservation(25, -1) == 25);  // max_tokens absent
+  CHECK(TokenReservation(-3, -1) == 0);
+
+  RateLimiter limiter;
+  const RateLimitPolicy p = Tokens(100000);
+  const int64_t estimate = TokenReservation(25, kMax);
+  const Admission huge = limiter.Admit(p, kRoute, estimate, 0);
+  REQUIRE(huge.allowed);
+  CHECK(huge.reserved_tokens == 100000);
+  CHECK(huge.tokens.remaining == 0);
+  // While it runs, the bucket is empty but not in debt: the wait is for 500 tokens at 100000 a
+  // minute (0.3 s), not a day.
+  Admission a = limiter.Admit(p, kRoute, 500, 0);
+  CHECK_FALSE(a.allowed);
+  CHECK(a.retry_after == Milliseconds(300));
+  CHECK(a.tokens.reset == Seconds(60));
+  // A refused request took nothing: the same answer again.
+  CHECK(limiter.Admit(p, kRoute, 500, 0).retry_after == Milliseconds(300));
+  // It used 1000 tokens: the refund of 99000 makes room at once.
+  limiter.Reconcile(p, kRoute, huge.reserved_tokens, 1000, 0);
+  a = limiter.Admit(p, kRoute, 500, 0);
+  CHECK(a.allowed);
+  CHECK(a.tokens.remaining == 100000 - 1000 - 500);
+
+  // A negative estimate (a wrapped sum from an older frontend) reserves nothing.
+  RateLimiter fresh;
+  a = fresh.Admit(p, kRoute, -(kMax - 7), 0);
+  CHECK(a.allowed);
+  CHECK(a.reserved_tokens == 0);
+  CHECK(a.tokens.remaining == 100000);
 }
 
 // per_user gives each user a bucket; without it the user is ignored and the route shares one.
@@ -282,6 +333,7 @@ TEST_CASE("eviction keeps memory bounded without changing decisions", "[ratelimi
   RateLimiter bounded(small);
   RateLimiter::Options huge;
   huge.max_buckets = size_t{1} << 30;
+  huge.reclaim_idle = false;
   RateLimiter reference(huge);
 
   constexpr int kRequests = 2000000;
@@ -320,6 +372,65 @@ TEST_CASE("eviction keeps memory bounded without changing decisions", "[ratelimi
   CHECK(max_count <= small.max_buckets);
   CHECK(bounded.BucketCount() <= small.max_buckets);
   CHECK(reference.BucketCount() >= 1000000);
+}
+
+// Many distinct users drive the bucket count up; when they go idle, the amortized per-shard
+// sweeps give their (full) buckets back while later traffic goes on, and every Admission is
+// identical to a limiter that keeps all buckets.
+TEST_CASE("idle buckets are reclaimed incrementally", "[ratelimit][evict]") {
+  RateLimitPolicy p = Requests(60, 1);  // a taken bucket is full again 1 s later
+  p.tokens_per_minute = 60000;          // 1000 tokens a second
+  p.token_burst = 1000;                 // so a 300-token take is also full within 1 s
+  p.per_user = true;
+  RateLimiter::Options options;
+  options.shards = 4;
+  RateLimiter limiter(options);
+  RateLimiter::Options keep_all;
+  keep_all.shards = 4;
+  keep_all.reclaim_idle = false;
+  RateLimiter reference(keep_all);
+
+  int mismatches = 0;
+  auto admit = [&](uint64_t user, TimeNs now) {
+    const RateLimitKey key{9, user};
+    const Admission x = limiter.Admit(p, key, 300, now);
+    const Admission y = reference.Admit(p, key, 300, now);
+    if (x.allowed != y.allowed || x.retry_after != y.retry_after ||
+        x.requests.remaining != y.requests.remaining || x.requests.reset != y.requests.reset ||
+        x.tokens.remaining != y.tokens.remaining || x.tokens.reset != y.tokens.reset ||
+        x.reserved_tokens != y.reserved_tokens) {
+      ++mismatches;
+    }
+  };
+
+  // Busy: 200,000 distinct users, one every 100 us (20 s), each coming back twice within 2 s.
+  // About 10,000 buckets are live (non-full) at any time.
+  size_t peak = 0;
+  TimeNs now = 0;
+  for (uint64_t i = 0; i < 200000; ++i) {
+    now = static_cast<TimeNs>(i) * 100 * kNanosPerMicro;
+    admit(i, now);
+    if (i >= 500) admit(i - 500, now);      // 50 ms later: refused (the bucket is empty)
+    if (i >= 15000) admit(i - 15000, now);  // 1.5 s later: full again, admitted
+    if (i % 1000 == 0) peak = std::max(peak, limiter.BucketCount());
+  }
+  CHECK(reference.BucketCount() == 200000);
+  CHECK(peak >= 10000);
+  CHECK(peak <= 3 * 15000);  // about twice the live set, never every user seen
+  // Quiet: the same users go idle; 1000 new users trickle in, one every 50 ms.
+  for (uint64_t i = 0; i < 1000; ++i) {
+    now += Milliseconds(50);
+    admit(1000000 + i, now);
+  }
+  CHECK(mismatches == 0);
+  // Back down to about the live set (20 users) plus what each shard gathers between sweeps
+  // (64 calls or 10 s: 50 users a shard).
+  CHECK(limiter.BucketCount() <= 4 * (64 + 50) + 20);
+  CHECK(reference.BucketCount() == 201000);
+  // Nothing was lost: an idle user starts full, as in the reference.
+  admit(5, now);
+  admit(199999, now);
+  CHECK(mismatches == 0);
 }
 
 // When live buckets alone exceed the bound, the least recently touched go: the count stays

@@ -180,5 +180,46 @@ TEST_CASE("AppendSseEvent writes events that parse back") {
                                          {"", "", ""}});
 }
 
+// An event over the cap stops the parser and frees what it held, whether the excess arrives as
+// one long line or as many data lines, split anywhere; events before it were delivered (issue 8).
+TEST_CASE("SseParser stops at an event larger than its cap, with flat memory") {
+  int delivered = 0;
+  auto count = [&](const SseEvent&) { ++delivered; };
+  SECTION("one long line in small pieces") {
+    SseParser parser;
+    parser.set_max_event_bytes(1024);
+    parser.Feed("data: small\n\n", count);
+    CHECK(delivered == 1);
+    const std::string piece(100, 'x');
+    parser.Feed("data: ", count);
+    for (int i = 0; i < 100 && !parser.overflowed(); ++i) {
+      parser.Feed(piece, count);
+      CHECK(parser.buffered() <= 1024 + piece.size());
+    }
+    CHECK(parser.overflowed());
+    CHECK(parser.buffered() == 0);
+    parser.Feed("\n\ndata: after\n\n", count);
+    parser.Finish(count);
+    CHECK(delivered == 1);
+  }
+  SECTION("many data lines of one event") {
+    SseParser parser;
+    parser.set_max_event_bytes(1024);
+    std::string lines;
+    for (int i = 0; i < 50; ++i) lines += "data: " + std::string(40, 'y') + "\n";
+    parser.Feed(lines, count);
+    CHECK(parser.overflowed());
+    CHECK(parser.buffered() == 0);
+    CHECK(delivered == 0);
+  }
+  SECTION("events under the cap are untouched") {
+    SseParser parser;
+    parser.set_max_event_bytes(64);
+    for (int i = 0; i < 1000; ++i) parser.Feed("data: " + std::string(50, 'z') + "\n\n", count);
+    CHECK_FALSE(parser.overflowed());
+    CHECK(delivered == 1000);
+  }
+}
+
 }  // namespace
 }  // namespace inferencegw

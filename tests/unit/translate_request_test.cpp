@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "inferencegw/exchange_report.h"
 #include "inferencegw/translate.h"
 #include "translate_test_util.h"
 
@@ -644,7 +646,8 @@ TEST_CASE("Anthropic to OpenAI tool_choice mapping") {
   CHECK_FALSE(named.has("/stream_options"));
 }
 
-// Anthropic -> Cohere goes through the OpenAI form: Cohere names, no stream_options.
+// Anthropic -> Cohere goes through the OpenAI form: Cohere names (top_k as k), no
+// stream_options.
 TEST_CASE("Anthropic messages to Cohere request") {
   const UpstreamRequestBody up = Build(ClientApi::kMessages, kRichMessages, WireFormat::kCohere);
   CHECK(up.path == "/chat");
@@ -656,7 +659,282 @@ TEST_CASE("Anthropic messages to Cohere request") {
   CHECK(j.minified("/stop_sequences") == R"(["\n\nHuman:"])");
   CHECK(j.boolean("/stream"));
   CHECK_FALSE(j.has("/stream_options"));
-  CHECK(Dropped(up, "top_k"));
+  CHECK(j.num("/k") == 5);  // Cohere takes top_k, which the OpenAI form alone would drop
+  CHECK_FALSE(Dropped(up, "top_k"));
+  CHECK(Dropped(up, "thinking"));
+  // Lost on the second hop, named as the client sent them.
+  CHECK(Dropped(up, "metadata"));
+  CHECK(Dropped(up, "tool_choice"));
+  CHECK_FALSE(Dropped(up, "user"));
+}
+
+std::string ChatWith(std::string_view extra) {
+  return std::string(R"({"model":"m","messages":[{"role":"user","content":"x"}],)") +
+         std::string(extra) + "}";
+}
+
+constexpr std::string_view kSchemaFormat =
+    R"("response_format":{"type":"json_schema","json_schema":{"name":"weather","description":"A forecast","strict":true,"schema":{"type":"object","properties":{"temp":{"type":"number"}},"required":["temp"]}}})";
+
+// response_format json_schema to Anthropic: a tool named after the schema with the schema as
+// input_schema, forced by tool_choice; the body says which tool carries the answer.
+TEST_CASE("OpenAI response_format json_schema becomes a forced Anthropic tool") {
+  const UpstreamRequestBody up =
+      Build(ClientApi::kChatCompletions, ChatWith(kSchemaFormat), WireFormat::kAnthropic);
+  CHECK(up.json_tool_name == "weather");
+  CHECK(up.dropped_params.empty());
+  const Json j(up.body);
+  REQUIRE(j.size("/tools") == 1);
+  CHECK(j.str("/tools/0/name") == "weather");
+  CHECK(j.str("/tools/0/description") == "A forecast");
+  CHECK(j.minified("/tools/0/input_schema") ==
+        R"({"type":"object","properties":{"temp":{"type":"number"}},"required":["temp"]})");
+  CHECK(j.minified("/tool_choice") == R"({"type":"tool","name":"weather"})");
+  CHECK_FALSE(j.has("/response_format"));
+}
+
+// json_object: a forced tool with a permissive object schema under the fixed name; a schema
+// name that is not a valid tool name falls back to the fixed name; text is the default.
+TEST_CASE("OpenAI response_format json_object and text to Anthropic") {
+  const UpstreamRequestBody object =
+      Build(ClientApi::kChatCompletions, ChatWith(R"("response_format":{"type":"json_object"})"),
+            WireFormat::kAnthropic);
+  CHECK(object.json_tool_name == "json_tool_call");
+  const Json jo(object.body);
+  CHECK(jo.str("/tools/0/name") == "json_tool_call");
+  CHECK_FALSE(jo.str("/tools/0/description").empty());
+  CHECK(jo.minified("/tools/0/input_schema") == R"({"type":"object"})");
+  CHECK(jo.minified("/tool_choice") == R"({"type":"tool","name":"json_tool_call"})");
+
+  const UpstreamRequestBody bad_name = Build(
+      ClientApi::kChatCompletions,
+      ChatWith(
+          R"("response_format":{"type":"json_schema","json_schema":{"name":"a b","schema":{"type":"object"}}})"),
+      WireFormat::kAnthropic);
+  CHECK(bad_name.json_tool_name == "json_tool_call");
+  CHECK(Json(bad_name.body).str("/tools/0/description") ==
+        "Reply by calling this tool: its input is the complete answer, as JSON.");
+
+  const UpstreamRequestBody text =
+      Build(ClientApi::kChatCompletions, ChatWith(R"("response_format":{"type":"text"})"),
+            WireFormat::kAnthropic);
+  CHECK(text.json_tool_name.empty());
+  CHECK(text.dropped_params.empty());
+  CHECK_FALSE(Json(text.body).has("/tools"));
+
+  const UpstreamRequestBody unknown =
+      Build(ClientApi::kChatCompletions, ChatWith(R"("response_format":{"type":"yaml"})"),
+            WireFormat::kAnthropic);
+  CHECK(unknown.json_tool_name.empty());
+  CHECK(Dropped(unknown, "response_format"));
+}
+
+// With client tools, the answer tool is added after them: tool_choice auto (or absent) becomes
+// any (auto with extended thinking), none forces the answer tool, required or a named function
+// leaves the format out (the answer is a tool call), and parallel_tool_calls=false applies.
+TEST_CASE("OpenAI response_format next to client tools to Anthropic") {
+  const std::string tools = R"("tools":[{"type":"function","function":{"name":"get_weather"}}])";
+  auto build = [&](std::string_view choice) {
+    return Build(ClientApi::kChatCompletions,
+                 ChatWith(tools + "," + std::string(kSchemaFormat) + std::string(choice)),
+                 WireFormat::kAnthropic);
+  };
+  const UpstreamRequestBody automatic = build("");
+  CHECK(automatic.json_tool_name == "weather");
+  const Json ja(automatic.body);
+  REQUIRE(ja.size("/tools") == 2);
+  CHECK(ja.str("/tools/0/name") == "get_weather");
+  CHECK(ja.str("/tools/1/name") == "weather");
+  CHECK(ja.minified("/tool_choice") == R"({"type":"any"})");
+
+  const Json jp(build(R"(,"tool_choice":"auto","parallel_tool_calls":false)").body);
+  CHECK(jp.minified("/tool_choice") == R"({"type":"any","disable_parallel_tool_use":true})");
+
+  // Anthropic refuses a forced tool with extended thinking: the answer tool is left to auto.
+  const UpstreamRequestBody thinking =
+      build(R"(,"thinking":{"type":"enabled","budget_tokens":1024})");
+  CHECK(thinking.json_tool_name == "weather");
+  CHECK(Json(thinking.body).minified("/tool_choice") == R"({"type":"auto"})");
+
+  const UpstreamRequestBody none = build(R"(,"tool_choice":"none")");
+  CHECK(none.json_tool_name == "weather");
+  CHECK(Json(none.body).minified("/tool_choice") == R"({"type":"tool","name":"weather"})");
+
+  for (std::string_view choice :
+       {R"(,"tool_choice":"required")",
+        R"(,"tool_choice":{"type":"function","function":{"name":"get_weather"}})"}) {
+    const UpstreamRequestBody up = build(choice);
+    INFO(choice);
+    CHECK(up.json_tool_name.empty());
+    CHECK(up.dropped_params.empty());
+    CHECK(Json(up.body).size("/tools") == 1);
+  }
+}
+
+// A client tool with the schema's name moves the answer tool to the fixed name; a client tool
+// with the fixed name as well is a clear 400.
+TEST_CASE("OpenAI response_format tool name collisions to Anthropic") {
+  const UpstreamRequestBody moved = Build(
+      ClientApi::kChatCompletions,
+      ChatWith(std::string(R"("tools":[{"type":"function","function":{"name":"weather"}}],)") +
+               std::string(kSchemaFormat)),
+      WireFormat::kAnthropic);
+  CHECK(moved.json_tool_name == "json_tool_call");
+  CHECK(Json(moved.body).str("/tools/1/name") == "json_tool_call");
+
+  const std::string taken = ChatWith(
+      R"("tools":[{"type":"function","function":{"name":"json_tool_call"}}],"response_format":{"type":"json_object"})");
+  CHECK(BuildError(ClientApi::kChatCompletions, taken, WireFormat::kAnthropic).message() ==
+        "response_format: a client tool is named \"json_tool_call\", the name of the tool that "
+        "carries the JSON answer for Anthropic backends");
+}
+
+// Parameters without an Anthropic equivalent are listed unless sent with their default;
+// safety_identifier is the user id (before `user`); unknown keys are listed as sent.
+TEST_CASE("OpenAI chat to Anthropic dropped parameters") {
+  const UpstreamRequestBody up =
+      Build(ClientApi::kChatCompletions,
+            ChatWith(R"("logprobs":false,"presence_penalty":0,"frequency_penalty":0.5,"store":false,
+                  "logit_bias":{},"parallel_tool_calls":true,"seed":3,"top_logprobs":2,
+                  "reasoning_effort":"low","service_tier":"flex","x-custom":1,
+                  "safety_identifier":"sid-1","user":"u-2")"),
+            WireFormat::kAnthropic);
+  CHECK(up.dropped_params == std::vector<std::string>{"frequency_penalty", "seed", "top_logprobs",
+                                                      "reasoning_effort", "service_tier",
+                                                      "x-custom", "user"});
+  CHECK(Json(up.body).str("/metadata/user_id") == "sid-1");
+
+  const UpstreamRequestBody personal =
+      Build(ClientApi::kChatCompletions,
+            ChatWith(R"("safety_identifier":"a@b.example","user":"u-2")"), WireFormat::kAnthropic);
+  CHECK(personal.dropped_params == std::vector<std::string>{"safety_identifier"});
+  CHECK(Json(personal.body).str("/metadata/user_id") == "u-2");
+}
+
+// Cohere takes response_format natively (text is the default, an unknown type is dropped);
+// defaults are not listed; parallel_tool_calls=false and top_logprobs are.
+TEST_CASE("OpenAI chat to Cohere response_format and dropped parameters") {
+  const UpstreamRequestBody object =
+      Build(ClientApi::kChatCompletions,
+            ChatWith(R"("response_format":{"type":"json_object"},"logprobs":false,"store":false)"),
+            WireFormat::kCohere);
+  CHECK(object.dropped_params.empty());
+  CHECK(object.json_tool_name.empty());
+  CHECK(Json(object.body).minified("/response_format") == R"({"type":"json_object"})");
+
+  const UpstreamRequestBody text = Build(
+      ClientApi::kChatCompletions,
+      ChatWith(R"("response_format":{"type":"text"},"parallel_tool_calls":false,"top_logprobs":3)"),
+      WireFormat::kCohere);
+  CHECK_FALSE(Json(text.body).has("/response_format"));
+  CHECK(text.dropped_params == std::vector<std::string>{"parallel_tool_calls", "top_logprobs"});
+
+  const UpstreamRequestBody unknown = Build(
+      ClientApi::kChatCompletions, ChatWith(R"("response_format":"json")"), WireFormat::kCohere);
+  CHECK(Dropped(unknown, "response_format"));
+}
+
+// Anthropic structured output (output_format, output_config.format) becomes response_format
+// json_schema; other output_config members are lost and listed; disabled thinking is the
+// default and not listed; top_k reaches Cohere as k.
+TEST_CASE("Anthropic to OpenAI structured output and defaults") {
+  auto messages = [](std::string_view extra) {
+    return std::string(
+               R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":"x"}],)") +
+           std::string(extra) + "}";
+  };
+  const UpstreamRequestBody config = Build(
+      ClientApi::kMessages,
+      messages(
+          R"("output_config":{"format":{"type":"json_schema","schema":{"type":"object"}}},"thinking":{"type":"disabled"})"),
+      WireFormat::kOpenAI);
+  CHECK(config.dropped_params.empty());
+  const Json jc(config.body);
+  CHECK(jc.str("/response_format/type") == "json_schema");
+  CHECK(jc.str("/response_format/json_schema/name") == "response");
+  CHECK(jc.minified("/response_format/json_schema/schema") == R"({"type":"object"})");
+
+  const UpstreamRequestBody legacy = Build(
+      ClientApi::kMessages,
+      messages(
+          R"("output_format":{"type":"json_schema","schema":{"type":"object"}},"output_config":{"effort":"low"})"),
+      WireFormat::kOpenAI);
+  CHECK(Json(legacy.body).str("/response_format/type") == "json_schema");
+  CHECK(legacy.dropped_params == std::vector<std::string>{"output_config"});
+
+  const UpstreamRequestBody cohere = Build(
+      ClientApi::kMessages,
+      messages(R"("top_k":7,"output_format":{"type":"json_schema","schema":{"type":"object"}})"),
+      WireFormat::kCohere);
+  CHECK(cohere.dropped_params.empty());
+  const Json jk(cohere.body);
+  CHECK(jk.num("/k") == 7);
+  CHECK(jk.str("/response_format/type") == "json_object");
+  CHECK(jk.minified("/response_format/json_schema") == R"({"type":"object"})");
+}
+
+// Metric labels: known OpenAI and Anthropic parameter names are kept, anything else is
+// "other", and the label never points into the caller's string.
+TEST_CASE("DroppedParamLabel bounds the label set") {
+  CHECK(DroppedParamLabel("seed") == "seed");
+  CHECK(DroppedParamLabel("response_format") == "response_format");
+  CHECK(DroppedParamLabel("top_k") == "top_k");
+  CHECK(DroppedParamLabel("tools (server tools)") == "tools (server tools)");
+  CHECK(DroppedParamLabel("x-custom") == "other");
+  CHECK(DroppedParamLabel("") == "other");
+  CHECK(DroppedParamLabel("Seed") == "other");
+  std::string key = "logprobs";
+  const std::string_view label = DroppedParamLabel(key);
+  key = "xxxxxxxx";
+  CHECK(label == "logprobs");
+}
+
+// Every key a translation can list maps to its own label (the known sets stay in sync).
+TEST_CASE("Dropped parameters of every direction have their own labels") {
+  const UpstreamRequestBody to_anthropic =
+      Build(ClientApi::kChatCompletions,
+            ChatWith(R"("seed":1,"logprobs":true,"top_logprobs":1,"presence_penalty":1,
+                  "frequency_penalty":1,"logit_bias":{"1":1},"reasoning_effort":"low",
+                  "metadata":{"a":"b"},"store":true,"service_tier":"flex","modalities":["text"],
+                  "audio":{},"prediction":{},"web_search_options":{},"verbosity":"low",
+                  "prompt_cache_key":"k","response_format":{"type":"yaml"})"),
+            WireFormat::kAnthropic);
+  CHECK(to_anthropic.dropped_params.size() == 17);
+  for (const std::string& key : to_anthropic.dropped_params) CHECK(DroppedParamLabel(key) == key);
+  const UpstreamRequestBody to_openai =
+      Build(ClientApi::kMessages, kRichMessages, WireFormat::kOpenAI);
+  for (const std::string& key : to_openai.dropped_params) CHECK(DroppedParamLabel(key) == key);
+}
+
+// The request log line lists dropped parameters only when there are some: at most 16, each
+// cut to 64 bytes at a UTF-8 boundary, JSON-escaped.
+TEST_CASE("Request log line carries dropped parameters, bounded") {
+  RequestLogEntry entry;
+  entry.request_id = "r1";
+  entry.method = "POST";
+  entry.path = "/v1/chat/completions";
+  entry.status = 200;
+  CHECK_FALSE(Json(RenderRequestLog(entry)).has("/dropped_params"));
+  const std::vector<std::string> none;
+  entry.dropped_params = &none;
+  CHECK_FALSE(Json(RenderRequestLog(entry)).has("/dropped_params"));
+
+  const std::vector<std::string> two = {"seed", "we\"ird\n"};
+  entry.dropped_params = &two;
+  const std::string line = RenderRequestLog(entry);
+  CHECK(line.back() == '\n');
+  CHECK(Json(line).minified("/dropped_params") == R"(["seed","we\"ird\n"])");
+
+  std::vector<std::string> many;
+  for (int i = 0; i < 20; ++i) many.push_back(std::string("p").append(std::to_string(i)));
+  many[0] = std::string(63, 'a') + "\xc3\xa9" + "tail";  // é straddles byte 64
+  many[1] = std::string(100, 'b');
+  entry.dropped_params = &many;
+  const Json j(RenderRequestLog(entry));
+  REQUIRE(j.size("/dropped_params") == kMaxLoggedDroppedParams);
+  CHECK(j.str("/dropped_params/0") == std::string(63, 'a'));
+  CHECK(j.str("/dropped_params/1") == std::string(64, 'b'));
+  CHECK(j.str("/dropped_params/15") == "p15");
 }
 
 }  // namespace

@@ -220,7 +220,9 @@ TEST_CASE("Same-format responses pass through with usage") {
                   &anthropic_usage) == kAnthropicResponse);
   CHECK(anthropic_usage.input_tokens == 40);
   Usage none;
-  CHECK(Translate(ClientApi::kEmbeddings, WireFormat::kOpenAI, "not json", &none) == "not json");
+  CHECK_FALSE(TranslateResponseBody(ClientApi::kEmbeddings, WireFormat::kOpenAI, "not json",
+                                    "client-model", kCreated, &none)
+                  .ok());
   CHECK_FALSE(none.present);
   CHECK(Translate(ClientApi::kKServeV2, WireFormat::kOpenAI, R"({"outputs":[]})") ==
         R"({"outputs":[]})");
@@ -233,6 +235,73 @@ TEST_CASE("Invalid upstream response is rejected") {
   REQUIRE_FALSE(out.ok());
   CHECK(out.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK_THAT(std::string(out.status().message()), Catch::Contains("upstream response"));
+}
+
+std::string TranslateJsonAnswer(std::string_view body) {
+  absl::StatusOr<std::string> out =
+      TranslateResponseBody(ClientApi::kChatCompletions, WireFormat::kAnthropic, body,
+                            "client-model", kCreated, nullptr, "weather");
+  INFO(out.status().ToString());
+  REQUIRE(out.ok());
+  return *std::move(out);
+}
+
+// An emulated response_format: the answer tool's input is the message content (a JSON
+// string), not a tool call, and tool_use becomes finish_reason "stop".
+TEST_CASE("Anthropic answer tool becomes OpenAI content") {
+  constexpr std::string_view kBody =
+      R"({"id":"m","content":[{"type":"tool_use","id":"t","name":"weather","input":{"temp":21.5,"sky":"cl\"ear"}}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":2}})";
+  const Json j(TranslateJsonAnswer(kBody));
+  CHECK(j.str("/choices/0/message/content") == R"({"temp":21.5,"sky":"cl\"ear"})");
+  CHECK_FALSE(j.has("/choices/0/message/tool_calls"));
+  CHECK(j.str("/choices/0/finish_reason") == "stop");
+  CHECK(j.num("/usage/completion_tokens") == 2);
+
+  // Without the option the same body is an ordinary tool call.
+  const Json plain(Translate(ClientApi::kChatCompletions, WireFormat::kAnthropic, kBody));
+  CHECK(plain.is_null("/choices/0/message/content"));
+  CHECK(plain.str("/choices/0/message/tool_calls/0/function/name") == "weather");
+  CHECK(plain.str("/choices/0/finish_reason") == "tool_calls");
+}
+
+// Next to a client tool call the answer is content and the client's call stays a tool call
+// (finish_reason tool_calls); an answer cut by max_tokens is "length"; no input is "{}".
+TEST_CASE("Anthropic answer tool with client tools, truncation and empty input") {
+  const Json both(TranslateJsonAnswer(
+      R"({"id":"m","content":[{"type":"tool_use","id":"t1","name":"get_time","input":{}},{"type":"tool_use","id":"t2","name":"weather","input":{"temp":1}}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":2}})"));
+  CHECK(both.str("/choices/0/message/content") == R"({"temp":1})");
+  REQUIRE(both.size("/choices/0/message/tool_calls") == 1);
+  CHECK(both.str("/choices/0/message/tool_calls/0/function/name") == "get_time");
+  CHECK(both.str("/choices/0/finish_reason") == "tool_calls");
+
+  const Json cut(TranslateJsonAnswer(
+      R"({"id":"m","content":[{"type":"tool_use","id":"t","name":"weather","input":{}}],"stop_reason":"max_tokens","usage":{"input_tokens":1,"output_tokens":2}})"));
+  CHECK(cut.str("/choices/0/message/content") == "{}");
+  CHECK(cut.str("/choices/0/finish_reason") == "length");
+
+  const Json missing(TranslateJsonAnswer(
+      R"({"id":"m","content":[{"type":"tool_use","id":"t","name":"weather"}],"stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":2}})"));
+  CHECK(missing.str("/choices/0/message/content") == "{}");
+  CHECK(missing.str("/choices/0/finish_reason") == "stop");
+}
+
+// A 2xx body that is not JSON is an error even when the formats match (no translation), so the
+// proxy counts it as a protocol failure instead of passing it on priced at nothing (issue 8).
+TEST_CASE("Passthrough of a body that is not JSON is an error") {
+  for (std::string_view garbage : {"not json", "{\"id\":", "", "<html>502</html>"}) {
+    INFO(garbage);
+    Usage usage;
+    CHECK_FALSE(TranslateResponseBody(ClientApi::kChatCompletions, WireFormat::kOpenAI, garbage,
+                                      "client-model", kCreated, &usage)
+                    .ok());
+    CHECK_FALSE(TranslateResponseBody(ClientApi::kMessages, WireFormat::kAnthropic, garbage,
+                                      "client-model", kCreated, &usage)
+                    .ok());
+  }
+  // KServe bodies pass through unchecked (the v2 protocol has a binary extension).
+  CHECK(TranslateResponseBody(ClientApi::kKServeV2, WireFormat::kKServe, "raw", "m", kCreated,
+                              nullptr)
+            .ok());
 }
 
 }  // namespace

@@ -572,5 +572,95 @@ TEST_CASE("Upstream framing does not change translated output") {
   CHECK(Feed(make, variant, {}).out == Feed(make, kAnthropicStream, {}).out);
 }
 
+MakeTranslator JsonAnswerMaker() {
+  return [] {
+    return StreamTranslator(ClientApi::kChatCompletions, WireFormat::kAnthropic, "client-model",
+                            /*client_wants_usage=*/false, false, kCreated, "weather");
+  };
+}
+
+// The answer tool's content block, as Anthropic streams a forced tool call.
+std::vector<std::pair<std::string, std::string>> AnswerBlock(int index) {
+  const std::string i = std::to_string(index);
+  return {
+      {"content_block_start",
+       R"({"type":"content_block_start","index":)" + i +
+           R"(,"content_block":{"type":"tool_use","id":"toolu_J","name":"weather","input":{}}})"},
+      {"content_block_delta",
+       R"({"type":"content_block_delta","index":)" + i +
+           R"(,"delta":{"type":"input_json_delta","partial_json":"{\"temp\": 2"}})"},
+      {"content_block_delta", R"({"type":"content_block_delta","index":)" + i +
+                                  R"(,"delta":{"type":"input_json_delta","partial_json":"1}"}})"},
+      {"content_block_stop", R"({"type":"content_block_stop","index":)" + i + "}"},
+  };
+}
+
+std::string AnswerStream(const std::vector<std::pair<std::string, std::string>>& blocks,
+                         std::string_view stop_reason) {
+  std::vector<std::pair<std::string, std::string>> events = {
+      {"message_start",
+       R"({"type":"message_start","message":{"id":"msg_J","usage":{"input_tokens":5,"output_tokens":1}}})"}};
+  events.insert(events.end(), blocks.begin(), blocks.end());
+  events.push_back({"message_delta", R"({"type":"message_delta","delta":{"stop_reason":")" +
+                                         std::string(stop_reason) +
+                                         R"("},"usage":{"output_tokens":9}})"});
+  events.push_back({"message_stop", R"({"type":"message_stop"})"});
+  return Sse(events);
+}
+
+// An emulated response_format: the answer tool's input_json_delta fragments are content
+// deltas, no tool call is announced, and tool_use ends with finish_reason "stop".
+TEST_CASE("Anthropic answer tool stream to OpenAI content deltas") {
+  const Run r = TranslateEverySplit(JsonAnswerMaker(), AnswerStream(AnswerBlock(0), "tool_use"));
+  const std::vector<std::string> chunks = Chunks(SseEvents(r.out));
+  REQUIRE(chunks.size() == 4);
+  CHECK(Json(chunks[0]).str("/choices/0/delta/role") == "assistant");
+  CHECK(Json(chunks[1]).str("/choices/0/delta/content") == "{\"temp\": 2");
+  CHECK(Json(chunks[2]).str("/choices/0/delta/content") == "1}");
+  CHECK(Json(chunks[3]).str("/choices/0/finish_reason") == "stop");
+  CHECK(r.out.find("tool_calls") == std::string::npos);
+  CHECK(r.complete);
+
+  // Without the option the same stream is a tool call.
+  const Run plain = Feed(Maker(ClientApi::kChatCompletions, WireFormat::kAnthropic, false, false),
+                         AnswerStream(AnswerBlock(0), "tool_use"), {});
+  CHECK(plain.out.find("\"finish_reason\":\"tool_calls\"") != std::string::npos);
+}
+
+// Next to a client tool call, that call keeps tool index 0 and finish_reason tool_calls; an
+// answer block without fragments gives "{}"; an answer cut by max_tokens is "length".
+TEST_CASE("Anthropic answer tool stream with client tools, empty input and truncation") {
+  std::vector<std::pair<std::string, std::string>> blocks = {
+      {"content_block_start",
+       R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_C","name":"get_time","input":{}}})"},
+      {"content_block_stop", R"({"type":"content_block_stop","index":0})"}};
+  const std::vector<std::pair<std::string, std::string>> answer = AnswerBlock(1);
+  blocks.insert(blocks.end(), answer.begin(), answer.end());
+  const Run both = TranslateEverySplit(JsonAnswerMaker(), AnswerStream(blocks, "tool_use"));
+  const std::vector<std::string> chunks = Chunks(SseEvents(both.out));
+  REQUIRE(chunks.size() == 6);
+  const Json call(chunks[1]);
+  CHECK(call.num("/choices/0/delta/tool_calls/0/index") == 0);
+  CHECK(call.str("/choices/0/delta/tool_calls/0/function/name") == "get_time");
+  CHECK(Json(chunks[2]).str("/choices/0/delta/tool_calls/0/function/arguments") == "{}");
+  CHECK(Json(chunks[3]).str("/choices/0/delta/content") == "{\"temp\": 2");
+  CHECK(Json(chunks[4]).str("/choices/0/delta/content") == "1}");
+  CHECK(Json(chunks[5]).str("/choices/0/finish_reason") == "tool_calls");
+
+  const std::vector<std::pair<std::string, std::string>> empty = {
+      {"content_block_start",
+       R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_J","name":"weather","input":{}}})"},
+      {"content_block_stop", R"({"type":"content_block_stop","index":0})"}};
+  const std::vector<std::string> empty_chunks = Chunks(
+      SseEvents(TranslateEverySplit(JsonAnswerMaker(), AnswerStream(empty, "tool_use")).out));
+  REQUIRE(empty_chunks.size() == 3);
+  CHECK(Json(empty_chunks[1]).str("/choices/0/delta/content") == "{}");
+  CHECK(Json(empty_chunks[2]).str("/choices/0/finish_reason") == "stop");
+
+  const std::vector<std::string> cut_chunks = Chunks(
+      SseEvents(Feed(JsonAnswerMaker(), AnswerStream(AnswerBlock(0), "max_tokens"), {}).out));
+  CHECK(Json(cut_chunks.back()).str("/choices/0/finish_reason") == "length");
+}
+
 }  // namespace
 }  // namespace inferencegw

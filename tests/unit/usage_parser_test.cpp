@@ -126,6 +126,55 @@ TEST_CASE("ParseUsage without usage reports present=false") {
   CHECK_FALSE(Parse(WireFormat::kKServe, "not json either").present);
 }
 
+// A count above kMaxUsageTokens (10^9) makes the whole report unknown: present=false, every
+// count 0, out_of_range set, never a count near INT64_MAX. Exactly 10^9 is still believed.
+TEST_CASE("ParseUsage treats out-of-range counts as no usage") {
+  for (std::string_view body : {
+           R"({"usage":{"prompt_tokens":1000000000000000,"completion_tokens":5}})",
+           R"({"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":5}})",
+           R"({"usage":{"prompt_tokens":18446744073709551615,"completion_tokens":5}})",
+           R"({"usage":{"prompt_tokens":5,"completion_tokens":1e300}})",
+           R"({"usage":{"prompt_tokens":5,"completion_tokens":1000000001}})",
+           R"({"usage":{"prompt_tokens":5,"prompt_tokens_details":{"cached_tokens":2000000000}}})",
+       }) {
+    INFO(body);
+    const Usage u = Parse(WireFormat::kOpenAI, body);
+    CHECK(u == Usage{});
+    CHECK(u.out_of_range);
+  }
+  // Anthropic sums three parts: each near INT64_MAX must not overflow the sum.
+  const Usage a = Parse(WireFormat::kAnthropic,
+                        R"({"usage":{"input_tokens":9223372036854775807,)"
+                        R"("cache_read_input_tokens":9223372036854775807,)"
+                        R"("cache_creation_input_tokens":9223372036854775807,"output_tokens":1}})");
+  CHECK(a == Usage{});
+  CHECK(a.out_of_range);
+  const Usage c = Parse(WireFormat::kCohere,
+                        R"({"usage":{"billed_units":{"input_tokens":1e15,"output_tokens":2}}})");
+  CHECK(c.out_of_range);
+  const Usage edge =
+      Parse(WireFormat::kOpenAI, R"({"usage":{"prompt_tokens":1000000000,"completion_tokens":0}})");
+  CHECK(edge == MakeUsage(kMaxUsageTokens, 0));
+  CHECK_FALSE(edge.out_of_range);
+  CHECK(UsageInRange(edge));
+  CHECK_FALSE(UsageInRange(MakeUsage(-1, 0)));
+  CHECK_FALSE(UsageInRange(MakeUsage(0, kMaxUsageTokens + 1)));
+}
+
+// Once a stream reported out-of-range usage it stays unknown: a later (cumulative) event cannot
+// bring back a partial report.
+TEST_CASE("StreamUsageParser keeps out-of-range usage unknown") {
+  const std::string stream =
+      "data: {\"usage\":{\"prompt_tokens\":9223372036854775807,\"completion_tokens\":1}}\n\n"
+      "data: {\"usage\":{\"prompt_tokens\":50,\"completion_tokens\":2}}\n\n"
+      "data: [DONE]\n\n";
+  StreamUsageParser parser(WireFormat::kOpenAI);
+  parser.Feed(stream);
+  parser.Finish();
+  CHECK(parser.usage() == Usage{});
+  CHECK(parser.usage().out_of_range);
+}
+
 // A body that is not JSON is InvalidArgument, and the message names the wire format.
 TEST_CASE("ParseUsage rejects invalid JSON") {
   for (WireFormat f : {WireFormat::kOpenAI, WireFormat::kAnthropic, WireFormat::kCohere}) {

@@ -22,8 +22,9 @@
 
 namespace inferencegw {
 
-// 1e-12 of a currency unit. An int64 holds up to about 9.2 million units; ledger totals
-// saturate there rather than wrap.
+// 1e-12 of a currency unit. An int64 holds up to about 9.2 million units; a cost or a ledger
+// total beyond that reads as INT64_MAX rather than wrapping. The ledger sums exactly in 128 bits,
+// so one saturated total leaves every other total exact.
 using PicoUnits = int64_t;
 inline constexpr PicoUnits kPicosPerUnit = 1'000'000'000'000;
 
@@ -85,11 +86,14 @@ class CostLedger {
   CostLedger(const CostLedger&) = delete;
   CostLedger& operator=(const CostLedger&) = delete;
 
+  // Adds one request. Negative token counts and a negative cost are recorded as 0; the counts
+  // are recorded only when usage.present.
   void Record(const LedgerKey& key, const Usage& usage, PicoUnits cost);
 
   // Every row, grouped by dimension ("route", "backend", "arm", "user") and sorted by cost,
   // highest first (ties by name). The user dimension ends with an "other" row when users were
-  // folded into it. Per dimension the rows' totals add up to the grand total.
+  // folded into it; it is never negative. Per dimension the rows' totals add up to the grand
+  // total (exactly, unless a total is beyond the int64 range and reads saturated).
   std::vector<LedgerRow> Rows() const;
   // The grand total per currency.
   std::vector<LedgerRow> Totals() const;

@@ -76,10 +76,17 @@ struct RequestLogEntry {
   // Only for routes with enableLogging: the request and (non-streamed) response bodies.
   std::string_view request_body;
   std::string_view response_body;
+  // UpstreamRequestBody::dropped_params of the body sent upstream (null or empty: none).
+  const std::vector<std::string>* dropped_params = nullptr;
 };
 
 // One JSON object and a newline. The user is logged as "user_hash": the first 16 hex digits of
 // SHA-256 of the user key, never the key itself; bodies only when given; never API keys.
+// Dropped parameters, when any, are "dropped_params": an array of at most
+// kMaxLoggedDroppedParams names, each cut to at most kMaxLoggedDroppedParamBytes bytes (at a
+// UTF-8 character boundary).
+inline constexpr size_t kMaxLoggedDroppedParams = 16;
+inline constexpr size_t kMaxLoggedDroppedParamBytes = 64;
 std::string RenderRequestLog(const RequestLogEntry& entry);
 
 }  // namespace inferencegw

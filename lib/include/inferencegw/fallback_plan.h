@@ -30,10 +30,11 @@ enum class FailureKind : uint8_t {
   kStatus5xx,    // the upstream answered 5xx (including Anthropic's 529)
   kStatus429,    // the upstream answered 429
   kStatus4xx,    // any other 4xx: the request itself is bad; never retried
-  kProtocol,     // the upstream's answer could not be understood
+  kProtocol,     // the upstream's answer could not be understood (not JSON, malformed SSE, too big)
   kBreakerOpen,  // skipped: the circuit breaker refused (no request was sent)
   kOverloaded,   // skipped: the backend is at maxConcurrency (no request was sent)
   kCancelled,    // the client went away; not the backend's fault (ignored by health)
+  kBroken,       // the connection broke or was reset after the response had begun
 };
 std::string_view FailureKindName(FailureKind kind);  // "connect_error", "timeout", "5xx", ...
 
@@ -58,7 +59,8 @@ struct RetryPolicy {
                                 int max_backend_timeout_seconds);
 
   // Whether a failure of this kind moves on (to a retry or the next backend). kBreakerOpen and
-  // kOverloaded always move on, kStatus4xx and kProtocol never do.
+  // kOverloaded always move on, kStatus4xx never does. kProtocol (a 2xx answer that is not
+  // usable) follows the 5xx bit, kBroken (a response cut after it began) the connect-error bit.
   bool ShouldRetry(FailureKind kind) const;
 
   // The wait before retry number `retry` (0-based) on the same backend: full jitter,

@@ -134,7 +134,7 @@ struct ExchangeResult {
   bool cost_known = false;  // the route tracks cost and the backend has prices
   PicoUnits cost = 0;
   std::string_view currency;
-  Usage usage;
+  Usage usage;  // info.usage, or unknown (out_of_range set) when a count was out of range
 };
 
 // Not thread-safe; one per client request, used from one thread. Holds the RouteTable it
@@ -148,7 +148,8 @@ class Exchange {
   Exchange& operator=(const Exchange&) = delete;
 
   // Routes the request and admits it against the route's rate limits (reserving
-  // `estimated_tokens` from a token limit). Call once.
+  // `estimated_tokens` from a token limit, at most the limit's burst; see TokenReservation for a
+  // saturating estimate). Call once.
   BeginStatus Begin(const RequestView& request, int64_t estimated_tokens);
 
   // Valid after Begin.
@@ -186,7 +187,8 @@ class Exchange {
   void AttemptCommitted(int http_status, TimeNs now);
 
   // Ends the exchange: releases the backend slot with the final outcome, reconciles the token
-  // reservation, computes the cost, and records ledger, experiment stats and metrics.
+  // reservation, computes the cost, and records ledger, experiment stats and metrics. Usage
+  // failing UsageInRange is accounted as not reported.
   const ExchangeResult& Finish(const FinishInfo& info, TimeNs now);
 
   const std::vector<AttemptRecord>& attempts() const { return attempts_; }
@@ -196,8 +198,12 @@ class Exchange {
   BackendIndex served_by() const { return committed_ ? current_.backend : kNoBackend; }
   // When NextAttempt returned nullopt without a commit: the status to answer with: 504 when the
   // deadline passed or the last failure was a timeout, 503 when no backend could be tried
-  // (all skipped), else 502.
+  // (all skipped), 429 when every attempt was a 429 answer, else 502.
   int ExhaustedHttpStatus() const;
+  // When the exchange ended exhausted with ExhaustedHttpStatus() == 429: the smallest positive
+  // Retry-After among the 429 answers (as passed to AttemptFailed), for the client's own
+  // Retry-After; 0 when none sent one, or when the exchange did not end that way.
+  DurationNs ExhaustedRetryAfter() const;
   TimeNs started() const { return started_; }
   bool finished() const { return finished_; }
 
@@ -225,6 +231,7 @@ class Exchange {
   TimeNs committed_at_ = 0;
   FailureKind last_failure_ = FailureKind::kNone;
   DurationNs last_retry_after_ = 0;
+  DurationNs min_429_retry_after_ = 0;  // smallest positive Retry-After of a 429 answer
   bool deadline_passed_ = false;
   bool exhausted_ = false;
   std::vector<AttemptRecord> attempts_;

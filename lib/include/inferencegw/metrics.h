@@ -21,10 +21,12 @@
 
 namespace inferencegw {
 
-// Thread-safe; lock-free.
+// Thread-safe; lock-free. Only ever grows: Inc ignores a negative or NaN amount.
 class Counter {
  public:
-  void Inc(double v = 1) { value_.fetch_add(v, std::memory_order_relaxed); }
+  void Inc(double v = 1) {
+    if (v > 0) value_.fetch_add(v, std::memory_order_relaxed);
+  }
   double Value() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -150,6 +152,7 @@ struct GatewayMetrics {
   MetricFamily* tokens_total;                  // counter {route, backend, type}
   MetricFamily* fallbacks_total;               // counter {route, from_backend, to_backend}
   MetricFamily* config_reloads_total;          // counter {result}: success|failure
+  MetricFamily* dropped_params_total;          // counter {provider, parameter}
 };
 
 }  // namespace inferencegw

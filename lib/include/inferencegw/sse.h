@@ -1,7 +1,8 @@
 // An incremental Server-Sent Events parser: feed it bytes as they arrive, split anywhere, and it
 // calls back once per complete event. Handles `\n`, `\r\n` and `\r` line ends, several `data:`
 // lines per event (joined with "\n"), `data:` with or without the space, comment lines, and a
-// final event without its blank line at Finish().
+// final event without its blank line at Finish(). Memory is bounded: an event (its partial line
+// plus the fields read so far) larger than max_event_bytes() stops the parser for good.
 //
 //   SseParser parser;
 //   parser.Feed(chunk, [&](const SseEvent& e) { if (e.data != "[DONE]") Handle(e.event, e.data);
@@ -28,6 +29,16 @@ class SseParser {
  public:
   using Callback = absl::FunctionRef<void(const SseEvent&)>;
 
+  // LLM stream events are a few hundred bytes; 4 MiB leaves room for large tool arguments and
+  // inline images while bounding what one backend can make a stream hold.
+  static constexpr size_t kDefaultMaxEventBytes = 4 << 20;
+  void set_max_event_bytes(size_t bytes) { max_event_bytes_ = bytes; }
+  size_t max_event_bytes() const { return max_event_bytes_; }
+  // True once an event grew past max_event_bytes(): what was held is freed, no event is
+  // delivered for it, and every later byte is ignored (the stream cannot be trusted to resume
+  // at an event boundary). The caller should end the stream as broken.
+  bool overflowed() const { return overflowed_; }
+
   // Consumes `bytes`, calling `on_event` for each event completed by them.
   void Feed(std::string_view bytes, Callback on_event);
   // Ends the stream: an event still pending (no trailing blank line) is delivered.
@@ -41,6 +52,8 @@ class SseParser {
  private:
   void DispatchLine(std::string_view line, Callback on_event);
   void Dispatch(Callback on_event);
+  // Checks the cap; on overflow frees everything held. Returns false when overflowed.
+  bool WithinCap();
 
   std::string buffer_;
   size_t consumed_ = 0;
@@ -49,6 +62,8 @@ class SseParser {
   std::string data_;
   std::string id_;
   bool has_data_ = false;
+  size_t max_event_bytes_ = kDefaultMaxEventBytes;
+  bool overflowed_ = false;
 };
 
 // Appends one event in wire form ("event: x\ndata: y\n\n"; the event line only when non-empty).

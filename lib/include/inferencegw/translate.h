@@ -6,13 +6,15 @@
 //   IGW_ASSIGN_OR_RETURN(UpstreamRequestBody up,
 //                        BuildUpstreamBody(api, body, facts, WireFormat::kAnthropic, {}));
 //   StreamTranslator t(api, WireFormat::kAnthropic, facts.model, facts.include_usage,
-//                      up.injected_usage, unix_seconds);
+//                      up.injected_usage, unix_seconds, up.json_tool_name);
 //
 // Policies (docs/translation.md): a translated response names the model the client asked for;
 // a same-format response is passed through untouched. Parameters a backend cannot take are
-// dropped and listed in UpstreamRequestBody::dropped_params, except those whose loss would
-// change the answer's shape (n > 1 to Anthropic or Cohere, non-function tools, audio and file
-// parts), which are rejected with InvalidArgument.
+// emulated where a faithful emulation exists (OpenAI `response_format` to Anthropic: a forced
+// tool, see UpstreamRequestBody::json_tool_name), else dropped and listed in
+// UpstreamRequestBody::dropped_params, except those whose loss would change the answer's shape
+// (n > 1 to Anthropic or Cohere, non-function tools, audio and file parts), which are rejected
+// with InvalidArgument.
 #ifndef INFERENCEGW_TRANSLATE_H_
 #define INFERENCEGW_TRANSLATE_H_
 
@@ -86,9 +88,20 @@ struct UpstreamRequestBody {
   // We set stream_options.include_usage although the client did not: the usage chunk must not
   // reach the client (StreamTranslator drops it).
   bool injected_usage = false;
-  // Top-level request parameters left out because the upstream has no equivalent.
+  // Top-level request parameters left out because the upstream has no equivalent, as the
+  // client spelled them (a parameter sent with its default value, such as `logprobs: false`,
+  // is not listed). Log them bounded (RenderRequestLog) and count them by DroppedParamLabel.
   std::vector<std::string> dropped_params;
+  // Non-empty when the client's `response_format` (json_object, json_schema) is emulated with
+  // an Anthropic tool of this name: pass it to TranslateResponseBody and StreamTranslator,
+  // which turn that tool's call back into the message content.
+  std::string json_tool_name;
 };
+
+// The metric label for a dropped parameter (UpstreamRequestBody::dropped_params): a known
+// OpenAI chat or Anthropic messages request parameter is its own name, anything else (clients
+// can send arbitrary keys) is "other". The view is static: it never points into `key`.
+std::string_view DroppedParamLabel(std::string_view key);
 
 // The body to send upstream. OpenAI -> OpenAI and Anthropic -> Anthropic keep the client's text
 // and splice in only the changes (model rewrite, stream_options, a default max_tokens).
@@ -108,10 +121,14 @@ absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string
 // `model` = `client_model` and `created` = `created_unix_seconds`. Same format: the body is
 // returned unchanged. `usage` (may be null) receives the upstream's usage (ParseUsage; not
 // present when the body reports none). InvalidArgument when a body to translate is not JSON.
+// `json_tool_name` is UpstreamRequestBody::json_tool_name: a call of that tool in an Anthropic
+// response becomes the message `content` (its input as JSON text), and when no other tool was
+// called, finish_reason is "stop".
 absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upstream,
                                                   std::string_view upstream_body,
                                                   std::string_view client_model,
-                                                  int64_t created_unix_seconds, Usage* usage);
+                                                  int64_t created_unix_seconds, Usage* usage,
+                                                  std::string_view json_tool_name = {});
 
 namespace internal {
 struct StreamState;
@@ -127,10 +144,13 @@ class StreamTranslator {
  public:
   // `client_wants_usage`: an OpenAI client asked for the usage chunk (ignored for Anthropic
   // clients, whose streams always carry usage). `created_unix_seconds` is the `created` of
-  // translated OpenAI chunks.
+  // translated OpenAI chunks. `json_tool_name` is UpstreamRequestBody::json_tool_name: the
+  // input_json_delta fragments of that tool's block in an Anthropic stream become `content`
+  // deltas, and when no other tool was called, finish_reason is "stop".
   // REQUIRES: the pair (api, upstream) is one BuildUpstreamBody accepted.
   StreamTranslator(ClientApi api, WireFormat upstream, std::string client_model,
-                   bool client_wants_usage, bool injected_usage, int64_t created_unix_seconds);
+                   bool client_wants_usage, bool injected_usage, int64_t created_unix_seconds,
+                   std::string_view json_tool_name = {});
   StreamTranslator(StreamTranslator&&) noexcept;
   StreamTranslator& operator=(StreamTranslator&&) noexcept;
   ~StreamTranslator();
@@ -153,6 +173,10 @@ class StreamTranslator {
   // The upstream's own end marker arrived (`[DONE]`, message_stop, message-end): false after
   // Finish means the stream was cut.
   bool upstream_complete() const;
+  // An upstream event was larger than the cap (SseParser::max_event_bytes): the translator
+  // stopped, and the stream must be ended as broken (a protocol error).
+  bool overflowed() const;
+  void set_max_event_bytes(size_t bytes);
 
  private:
   std::unique_ptr<internal::StreamState> state_;

@@ -26,6 +26,11 @@ enum class WireFormat : uint8_t {
 };
 std::string_view WireFormatName(WireFormat f);  // "openai", "anthropic", "cohere", "kserve"
 
+// The largest token count believed in one response's usage: a billion tokens, far above any
+// model's context. A report with a count above it (a buggy or hostile backend) is treated as
+// no usage report at all, so that no sum or cost built from it can saturate.
+inline constexpr int64_t kMaxUsageTokens = 1'000'000'000;
+
 struct Usage {
   int64_t input_tokens = 0;              // all prompt tokens, cached ones included
   int64_t output_tokens = 0;             // completion tokens, reasoning included
@@ -33,21 +38,29 @@ struct Usage {
   int64_t cache_write_input_tokens = 0;  // part of input_tokens written to a prompt cache
   int64_t reasoning_tokens = 0;          // part of output_tokens
   bool present = false;                  // the response reported usage at all
+  // The response reported usage with a count above kMaxUsageTokens: every count is 0 and
+  // `present` is false, as if there were no report.
+  bool out_of_range = false;
 
   int64_t total() const { return input_tokens + output_tokens; }
 };
+
+// Whether every count of `usage` is in [0, kMaxUsageTokens]. Parsed usage always is.
+bool UsageInRange(const Usage& usage);
 
 // Usage from a complete (non-streamed) response body: OpenAI `usage.prompt_tokens /
 // completion_tokens / prompt_tokens_details.cached_tokens|cache_write_tokens`; Anthropic
 // `usage.input_tokens + cache_creation_input_tokens + cache_read_input_tokens, output_tokens`;
 // Cohere `usage.billed_units` (v2) or `meta.billed_units` (v1). Returns Usage{present=false}
-// when the body has no usage, InvalidArgument when it is not JSON.
+// when the body has no usage, Usage{present=false, out_of_range=true} when a count exceeds
+// kMaxUsageTokens, InvalidArgument when it is not JSON.
 absl::StatusOr<Usage> ParseUsage(WireFormat format, std::string_view body);
 
 // Applies the usage carried by one SSE event of a stream to `usage` (OpenAI's final usage chunk,
 // vLLM's cumulative continuous usage, Anthropic's message_start and cumulative message_delta,
-// Cohere's message-end). Counts are assigned, never summed. Returns false when `data` is not
-// JSON; events without usage leave `usage` unchanged.
+// Cohere's message-end). Counts are assigned, never summed. A count above kMaxUsageTokens makes
+// `usage` out_of_range for good: later events of the stream no longer change it. Returns false
+// when `data` is not JSON; events without usage leave `usage` unchanged.
 bool ApplyStreamEventUsage(WireFormat format, std::string_view event, std::string_view data,
                            Usage* usage);
 
