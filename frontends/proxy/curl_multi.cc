@@ -1,25 +1,29 @@
 #include "curl_multi.h"
 
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
+
 namespace inferencegw::proxy {
 
-struct CurlMulti::Socket {
-  Socket(asio::io_context& io, curl_socket_t fd) : descriptor(io, fd), fd(fd) {}
-  asio::posix::stream_descriptor descriptor;
-  curl_socket_t fd;
-  int wanted = 0;  // CURL_POLL_IN / CURL_POLL_OUT bits
-  bool reading = false;
-  bool writing = false;
-  bool closed = false;
-};
+namespace {
+
+// Events handed to curl per wake-up of the loop; more wait for the next turn (the set stays
+// readable: it is level-triggered).
+constexpr int kMaxEvents = 256;
+
+}  // namespace
 
 CurlMulti::CurlMulti(asio::io_context& io, TimerWheel& wheel)
     : io_(io),
       multi_(curl_multi_init()),
+      epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      epoll_watch_(io),
       timer_(io),
       coarse_timer_(wheel, [this] { Action(CURL_SOCKET_TIMEOUT, 0); }) {
+  if (epoll_fd_ >= 0) epoll_watch_.assign(epoll_fd_);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::OnTimer);
@@ -34,11 +38,8 @@ CurlMulti::~CurlMulti() {
   for (CURL* easy : pool_) curl_easy_cleanup(easy);
   // Closes cached connections through OnCloseSocket.
   curl_multi_cleanup(multi_);
-  for (auto& [fd, socket] : sockets_) {
-    socket->closed = true;
-    boost::system::error_code ec;
-    socket->descriptor.close(ec);
-  }
+  boost::system::error_code ec;
+  epoll_watch_.close(ec);  // closes epoll_fd_; a pending wait's handler sees the error
 }
 
 CURL* CurlMulti::AcquireEasy() {
@@ -79,76 +80,91 @@ curl_socket_t CurlMulti::OnOpenSocket(void* clientp, curlsocktype purpose,
                                       struct curl_sockaddr* address) {
   auto* self = static_cast<CurlMulti*>(clientp);
   if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
-  const curl_socket_t fd = ::socket(address->family, address->socktype, address->protocol);
+  const curl_socket_t fd =
+      ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
   if (fd < 0) return CURL_SOCKET_BAD;
-  self->sockets_[fd] = std::make_shared<Socket>(self->io_, fd);
+  self->sockets_[fd] = 0;
   return fd;
 }
 
 int CurlMulti::OnCloseSocket(void* clientp, curl_socket_t fd) {
   auto* self = static_cast<CurlMulti*>(clientp);
   auto it = self->sockets_.find(fd);
-  if (it == self->sockets_.end()) return ::close(fd);
-  std::shared_ptr<Socket> socket = std::move(it->second);
-  self->sockets_.erase(it);
-  socket->closed = true;
-  boost::system::error_code ec;
-  socket->descriptor.close(ec);  // cancels pending waits (their handlers see `closed`)
-  return 0;
+  if (it != self->sockets_.end()) {
+    if (it->second != 0) {
+      ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      --self->watched_;
+    }
+    self->sockets_.erase(it);
+  }
+  return ::close(fd);
 }
 
 int CurlMulti::OnSocket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
   auto* self = static_cast<CurlMulti*>(userp);
   auto it = self->sockets_.find(fd);
-  if (it == self->sockets_.end()) return 0;  // not one of ours (cannot happen: we open them)
-  const std::shared_ptr<Socket>& socket = it->second;
+  if (it == self->sockets_.end() || self->epoll_fd_ < 0) return 0;  // not one of ours
+  uint32_t wanted = 0;
   switch (what) {
     case CURL_POLL_IN:
-      socket->wanted = CURL_POLL_IN;
+      wanted = EPOLLIN;
       break;
     case CURL_POLL_OUT:
-      socket->wanted = CURL_POLL_OUT;
+      wanted = EPOLLOUT;
       break;
     case CURL_POLL_INOUT:
-      socket->wanted = CURL_POLL_IN | CURL_POLL_OUT;
+      wanted = EPOLLIN | EPOLLOUT;
       break;
-    case CURL_POLL_REMOVE: {
-      socket->wanted = 0;
-      boost::system::error_code ec;
-      socket->descriptor.cancel(ec);
-      return 0;
-    }
-    default:
+    default:  // CURL_POLL_REMOVE
       break;
   }
-  self->Arm(socket);
+  if (wanted == it->second) return 0;  // curl restating what it waits for: nothing to change
+  epoll_event ev{};
+  ev.events = wanted;
+  ev.data.fd = fd;
+  int rc = 0;
+  if (wanted == 0) {
+    rc = ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  } else if (it->second == 0) {
+    rc = ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  } else {
+    rc = ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  }
+  if (it->second != 0) --self->watched_;
+  it->second = rc == 0 ? wanted : 0;
+  if (it->second != 0) {
+    ++self->watched_;
+    self->WatchSockets();
+  }
   return 0;
 }
 
-void CurlMulti::Arm(const std::shared_ptr<Socket>& socket) {
-  if (socket->closed) return;
-  if ((socket->wanted & CURL_POLL_IN) && !socket->reading) {
-    socket->reading = true;
-    socket->descriptor.async_wait(asio::posix::stream_descriptor::wait_read,
-                                  [this, socket](const boost::system::error_code& ec) {
-                                    socket->reading = false;
-                                    if (ec || socket->closed) return;
-                                    if (socket->wanted & CURL_POLL_IN)
-                                      Action(socket->fd, CURL_CSELECT_IN);
-                                    Arm(socket);
-                                  });
+void CurlMulti::WatchSockets() {
+  if (watching_ || !epoll_watch_.is_open()) return;
+  watching_ = true;
+  epoll_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                          [this](const boost::system::error_code& ec) {
+                            watching_ = false;
+                            if (ec) return;  // closed: the multi handle is going away
+                            OnEvents();
+                          });
+}
+
+void CurlMulti::OnEvents() {
+  std::array<epoll_event, kMaxEvents> events;
+  const int n = ::epoll_wait(epoll_fd_, events.data(), kMaxEvents, 0);
+  for (int i = 0; i < n; ++i) {
+    const curl_socket_t fd = events[i].data.fd;
+    // An earlier event of this batch may have made curl close the socket (then curl no longer
+    // knows the descriptor, or knows a new socket under the same number, which is harmless).
+    if (sockets_.find(fd) == sockets_.end()) continue;
+    int mask = 0;
+    if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) mask |= CURL_CSELECT_IN;
+    if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+    if (events[i].events & EPOLLERR) mask |= CURL_CSELECT_ERR;
+    Action(fd, mask);
   }
-  if ((socket->wanted & CURL_POLL_OUT) && !socket->writing) {
-    socket->writing = true;
-    socket->descriptor.async_wait(asio::posix::stream_descriptor::wait_write,
-                                  [this, socket](const boost::system::error_code& ec) {
-                                    socket->writing = false;
-                                    if (ec || socket->closed) return;
-                                    if (socket->wanted & CURL_POLL_OUT)
-                                      Action(socket->fd, CURL_CSELECT_OUT);
-                                    Arm(socket);
-                                  });
-  }
+  if (watched_ > 0) WatchSockets();  // again, while curl waits on any socket
 }
 
 int CurlMulti::OnTimer(CURLM*, long timeout_ms, void* userp) {

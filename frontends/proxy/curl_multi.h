@@ -1,7 +1,9 @@
-// Drives one libcurl multi handle from one Asio io_context: curl's sockets are watched with
-// asio::posix::stream_descriptor waits and its timer with an asio::steady_timer, so upstream
-// transfers run on the worker's own event loop (no thread per request). Connections are kept in
-// the multi handle's cache and reused across transfers.
+// Drives one libcurl multi handle from one Asio io_context, so upstream transfers run on the
+// worker's own event loop (no thread per request). curl's sockets are kept in an epoll set of
+// this class's own, changed only when curl changes what it waits for; the loop watches that one
+// descriptor. (An Asio wait per socket would cost an epoll_ctl on every re-arm, that is on every
+// chunk of every stream.) curl's timer is an asio::steady_timer or a wheel timer. Connections are
+// kept in the multi handle's cache and reused across transfers.
 //
 //   CurlMulti multi(io);
 //   CURL* easy = multi.AcquireEasy();        // a reset handle from the pool
@@ -56,22 +58,28 @@ class CurlMulti {
   size_t running() const { return running_; }
 
  private:
-  struct Socket;
   static int OnSocket(CURL* easy, curl_socket_t fd, int what, void* userp, void* socketp);
   static int OnTimer(CURLM* multi, long timeout_ms, void* userp);
   static curl_socket_t OnOpenSocket(void* clientp, curlsocktype purpose,
                                     struct curl_sockaddr* address);
   static int OnCloseSocket(void* clientp, curl_socket_t fd);
 
-  void Arm(const std::shared_ptr<Socket>& socket);
+  // Waits (once) for the epoll set to have events; OnEvents hands them to curl.
+  void WatchSockets();
+  void OnEvents();
   void Action(curl_socket_t fd, int event_mask);
   void DrainMessages();
 
   asio::io_context& io_;
   CURLM* multi_;
+  int epoll_fd_ = -1;
+  asio::posix::stream_descriptor epoll_watch_;  // the epoll set, readable when a socket is ready
+  bool watching_ = false;                       // a wait on epoll_watch_ is pending
   asio::steady_timer timer_;  // timeouts up to one wheel slot (0: as soon as possible)
   WheelTimer coarse_timer_;   // longer timeouts
-  std::unordered_map<curl_socket_t, std::shared_ptr<Socket>> sockets_;
+  // curl's sockets and the epoll events each is registered for (0: opened, not yet watched).
+  std::unordered_map<curl_socket_t, uint32_t> sockets_;
+  size_t watched_ = 0;  // sockets in the epoll set
   std::vector<CURL*> pool_;
   size_t running_ = 0;
   bool draining_ = false;
