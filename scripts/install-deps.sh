@@ -11,13 +11,15 @@ PACKAGES=(
   # build
   g++ meson ninja-build pkg-config
   # library dependencies
-  libabsl-dev libsimdjson-dev libfmt-dev libyaml-cpp-dev libre2-dev libssl-dev
+  libabsl-dev libsimdjson-dev libfmt-dev libyaml-cpp-dev libyaml-dev libre2-dev libssl-dev
   # frontends: upstream HTTP (libcurl), inbound HTTP (Boost.Beast), the mock server (libevent)
   libcurl4-openssl-dev libboost-dev libevent-dev libjemalloc-dev
   # Python module
   python3-dev pybind11-dev python3-numpy python3-matplotlib
   # tests and benchmarks
   catch2 libbenchmark-dev python3-pytest python3-yaml prometheus wrk nginx-light curl ca-certificates
+  # fuzzing (tests/fuzz/run.sh): clang with the libFuzzer runtime
+  clang libclang-rt-14-dev
 )
 # Node.js for the test with the official `openai` npm client: the machine's own when present
 # (it may come from NodeSource, which bundles npm), else Debian's.

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
+#include "fmt/format.h"
 #include "inferencegw/client_auth.h"
 #include "inferencegw/config_loader.h"
 #include "log_sink.h"
@@ -20,6 +22,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::atomic<bool> allow_empty_config{false};
+
 bool IsConfigFile(const fs::path& p) {
   const std::string name = p.filename().string();
   if (name.empty() || name[0] == '.') return false;
@@ -28,6 +32,16 @@ bool IsConfigFile(const fs::path& p) {
 }
 
 }  // namespace
+
+absl::Status RequireRoutes(const ConfigSet& config, const std::string& path) {
+  if (!config.routes.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      fmt::format("{}: no InferenceRoute ({} backends, 0 routes): every request would get 404; "
+                  "start with --allow-empty-config to accept a config without routes",
+                  path, config.backends.size()));
+}
+
+void ConfigWatcher::SetAllowEmptyConfig(bool allow) { allow_empty_config.store(allow); }
 
 ConfigWatcher::ConfigWatcher(asio::io_context& io, Gateway& gateway, std::string path,
                              std::chrono::milliseconds poll_interval)
@@ -129,6 +143,10 @@ void ConfigWatcher::ReloadNow(bool force) {
   const std::string fingerprint = Fingerprint(path_);
   if (!force && (fingerprint.empty() || fingerprint == loaded_fingerprint_)) return;
   absl::StatusOr<ConfigSet> config = LoadConfigFromPath(path_);
+  if (config.ok() && !allow_empty_config.load()) {
+    absl::Status routes = RequireRoutes(*config, path_);
+    if (!routes.ok()) config = routes;
+  }
   if (!config.ok()) {
     loaded_fingerprint_ = fingerprint;  // do not retry the same broken files every poll
     gateway_.metrics().config_reloads_total->GetCounter({"failure"})->Inc();

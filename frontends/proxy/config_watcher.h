@@ -1,7 +1,8 @@
 // Hot reload: watches the config file or directory with inotify (its directory, so editors'
 // rename-over saves and Kubernetes ConfigMap `..data` symlink swaps are seen), polls a content
-// fingerprint as a fallback, and reloads on SIGHUP. A new config that fails to load or compile is
-// logged and rejected; the running one stays. Requests in flight finish on their old snapshot.
+// fingerprint as a fallback, and reloads on SIGHUP. A new config that fails to load or compile, or
+// that has no routes (unless allowed, see SetAllowEmptyConfig), is logged, counted as a failed
+// reload and rejected; the running one stays. Requests in flight finish on their old snapshot.
 //
 //   ConfigWatcher watcher(io, gateway, "/etc/inferencegw", std::chrono::seconds(2));
 //   watcher.Start();
@@ -14,10 +15,16 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
 #include "asio_beast.h"
+#include "inferencegw/config.h"
 #include "inferencegw/gateway.h"
 
 namespace inferencegw::proxy {
+
+// OK when `config` has at least one InferenceRoute; else InvalidArgument naming `path` and the
+// --allow-empty-config flag. A config without routes answers every request 404.
+absl::Status RequireRoutes(const ConfigSet& config, const std::string& path);
 
 // Not thread-safe; runs on one loop.
 class ConfigWatcher {
@@ -33,6 +40,11 @@ class ConfigWatcher {
 
   // A fingerprint (SHA-256) of the config's files as they are now, or "" when unreadable.
   static std::string Fingerprint(const std::string& path);
+
+  // Whether reloads may install a config with no routes (--allow-empty-config); default false.
+  // Process-wide, set once by main() before ProxyServer::Create (which constructs the watcher;
+  // when proxy_server.cc next changes this can become a constructor argument).
+  static void SetAllowEmptyConfig(bool allow);
 
  private:
   void ReadEvents();

@@ -1,15 +1,20 @@
 // inferencegw-proxy: the OpenAI-compatible inference gateway. See --help.
 #include <curl/curl.h>
+#include <sys/resource.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <string_view>
 
+#include "config_watcher.h"
 #include "fmt/format.h"
 #include "inferencegw/config_loader.h"
+#include "log_sink.h"
 #include "proxy_server.h"
 
 namespace {
@@ -29,6 +34,11 @@ fallback, A/B experiments, rate limits, cost tracking, health checks and Prometh
   --max-body-bytes N       largest request body accepted; larger gets 413 (default 16777216)
   --max-header-bytes N     largest request header block; larger gets 431 (default 65536)
   --idle-timeout S         close keep-alive connections idle this long (default 75)
+  --header-timeout S       a request's header must arrive within S seconds of its first byte,
+                           else 408 (default 15; slowloris)
+  --max-connections N      open client connections, all threads together; past it a new
+                           connection gets a 503 and is closed (default: half the open-files
+                           limit; 0: no cap)
   --request-timeout S      a request must arrive completely within S seconds of its first
                            byte, else 408 (default 60)
   --write-timeout S        a client must accept each write within S seconds (default 60)
@@ -36,6 +46,9 @@ fallback, A/B experiments, rate limits, cost tracking, health checks and Prometh
   --connect-timeout-ms N   upstream connect timeout (default 5000)
   --config-poll-ms N       fallback config poll interval (default 2000)
   --no-access-log          do not write one JSON line per request to stdout
+  --allow-empty-config     accept a config without any InferenceRoute (every request gets 404)
+                           at startup, on reload and with --check; without it such a config is
+                           an error and a reload to it is rejected
   --check                  load and validate the config, print warnings and errors, exit
   --version                print the version
   --help                   this text
@@ -66,6 +79,39 @@ bool ParseNumber(std::string_view text, long long min, long long* out) {
   return true;
 }
 
+// Raises the soft RLIMIT_NOFILE to the hard limit (one connection is one or two descriptors) and
+// logs one line saying so, or why not. Returns the soft limit in force (0 when unknown).
+rlim_t RaiseOpenFilesLimit() {
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    inferencegw::proxy::LogSink::Get().Event(
+        "warning", fmt::format("open files limit: unknown ({})", std::strerror(errno)));
+    return 0;
+  }
+  const rlim_t before = limit.rlim_cur;
+  rlim_t target = limit.rlim_max;
+  if (target == RLIM_INFINITY) {  // Linux caps descriptors at fs.nr_open
+    target = 1024 * 1024;
+    if (FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+      unsigned long long nr_open = 0;
+      if (std::fscanf(f, "%llu", &nr_open) == 1 && nr_open > 0) target = nr_open;
+      std::fclose(f);
+    }
+  }
+  if (limit.rlim_cur < target) {
+    limit.rlim_cur = target;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      inferencegw::proxy::LogSink::Get().Event(
+          "warning", fmt::format("open files limit: {} (cannot raise to {}: {})", before, target,
+                                 std::strerror(errno)));
+      return before;
+    }
+  }
+  inferencegw::proxy::LogSink::Get().Event(
+      "info", fmt::format("open files limit: {} -> {}", before, limit.rlim_cur));
+  return limit.rlim_cur;
+}
+
 int Usage(const std::string& error) {
   std::cerr << "inferencegw-proxy: " << error << "\n(see --help)\n";
   return 2;
@@ -76,6 +122,7 @@ int Usage(const std::string& error) {
 int main(int argc, char** argv) {
   inferencegw::proxy::ProxyOptions options;
   bool check_only = false;
+  bool max_connections_set = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&](std::string_view* out) {
@@ -93,6 +140,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (arg == "--check") {
       check_only = true;
+    } else if (arg == "--allow-empty-config") {
+      options.allow_empty_config = true;
     } else if (arg == "--no-access-log") {
       options.access_log = false;
     } else if (arg == "--config") {
@@ -118,6 +167,13 @@ int main(int argc, char** argv) {
     } else if (arg == "--idle-timeout") {
       if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--idle-timeout needs seconds");
       options.limits.idle_timeout = std::chrono::seconds(n);
+    } else if (arg == "--header-timeout") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--header-timeout needs seconds");
+      options.limits.header_timeout = std::chrono::seconds(n);
+    } else if (arg == "--max-connections") {
+      if (!value(&v) || !ParseNumber(v, 0, &n)) return Usage("--max-connections needs a number");
+      options.limits.max_connections = static_cast<size_t>(n);
+      max_connections_set = true;
     } else if (arg == "--request-timeout") {
       if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--request-timeout needs seconds");
       options.limits.request_timeout = std::chrono::seconds(n);
@@ -146,6 +202,11 @@ int main(int argc, char** argv) {
       std::cerr << config.status().message() << "\n";
       return 1;
     }
+    if (absl::Status routes = inferencegw::proxy::RequireRoutes(*config, options.config_path);
+        !routes.ok() && !options.allow_empty_config) {
+      std::cerr << routes.message() << "\n";
+      return 1;
+    }
     for (const auto& issue : inferencegw::ConfigWarnings(*config)) {
       std::cerr << "warning: " << issue.ToString() << "\n";
     }
@@ -154,6 +215,30 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  const rlim_t open_files = RaiseOpenFilesLimit();
+  if (!max_connections_set && open_files > 256) {
+    // A client connection can need an upstream connection too: keep half the descriptors (less
+    // a reserve for listeners, the config watcher and probes) for each side.
+    options.limits.max_connections = static_cast<size_t>((open_files - 128) / 2);
+  }
+  inferencegw::proxy::ConfigWatcher::SetAllowEmptyConfig(options.allow_empty_config);
+  if (!options.allow_empty_config) {
+    // ProxyServer::Create (not part of this check) loads the config again. Only a file replaced
+    // in the moment between the two loads escapes the rule; any later change is reloaded by the
+    // watcher, which applies it.
+    absl::StatusOr<inferencegw::ConfigSet> config =
+        inferencegw::LoadConfigFromPath(options.config_path);
+    absl::Status status = config.ok()
+                              ? inferencegw::proxy::RequireRoutes(*config, options.config_path)
+                              : config.status();
+    if (!status.ok()) {
+      std::cerr << "inferencegw-proxy: " << status.message() << "\n";
+      return status.code() == absl::StatusCode::kInvalidArgument ||
+                     status.code() == absl::StatusCode::kNotFound
+                 ? 1
+                 : 3;
+    }
+  }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   auto server = inferencegw::proxy::ProxyServer::Create(options);
   if (!server.ok()) {

@@ -21,6 +21,10 @@ struct ProxyOptions {
   std::chrono::seconds drain_timeout{30};
   std::chrono::milliseconds config_poll{2000};  // fallback for file systems without inotify
   bool access_log = true;
+  // Accept a config with no InferenceRoute (every request would get 404) at startup, on reload
+  // and with --check. Off by default: such a config is almost always a mistake (an empty file, a
+  // half-written ConfigMap). The k8s syncer's output needs it before the first route exists.
+  bool allow_empty_config = false;
   // Largest upstream body buffered for a non-streamed answer; larger answers fail the attempt.
   size_t max_upstream_body_bytes = 64 * 1024 * 1024;
   // Connect timeout for upstream connections (bounded by the attempt timeout).

@@ -41,6 +41,11 @@ absl::StatusOr<std::unique_ptr<ProxyServer>> ProxyServer::Create(ProxyOptions op
   std::unique_ptr<ProxyServer> server(new ProxyServer(std::move(options)));
   ProxyOptions& o = server->options_;
   if (o.threads <= 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
+  // --max-connections is for the whole process; each worker's loop enforces its share.
+  if (o.limits.max_connections > 0) {
+    const size_t threads = static_cast<size_t>(o.threads);
+    o.limits.max_connections = (o.limits.max_connections + threads - 1) / threads;
+  }
 
   absl::StatusOr<ConfigSet> config = LoadConfigFromPath(o.config_path);
   if (!config.ok()) return config.status();

@@ -74,6 +74,10 @@ void CheckClientKeyFormats(const ConfigSet& config, std::vector<ConfigIssue>* is
 // Cross-object rules: duplicates, references, default routes, client keys, model claims.
 void CheckReferences(const ConfigSet& config, std::vector<ConfigIssue>* issues);
 
+// The largest config accepted: one string for ParseManifests / LoadConfigFromString, and all the
+// files of LoadConfigFromPath together. Larger input is an error before anything is parsed.
+inline constexpr size_t kMaxConfigBytes = 16 * 1024 * 1024;
+
 // Parses every document of `yaml` into `config` (appending) and `issues` (appending), including
 // the per-object checks. Objects with errors are still appended (best effort) so that
 // cross-object checks over them do not report spurious missing references.

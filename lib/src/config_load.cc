@@ -4,7 +4,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "config_internal.h"
@@ -16,6 +15,7 @@ namespace inferencegw {
 namespace {
 
 namespace fs = std::filesystem;
+using internal::kMaxConfigBytes;
 
 bool IsManifestName(const std::string& name) {
   if (name.empty() || name.front() == '.') return false;
@@ -27,18 +27,28 @@ bool IsManifestName(const std::string& name) {
   return false;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
+// The file's contents; InvalidArgument when it cannot be read or holds more than `max_bytes`
+// (never reading more than max_bytes + 1 bytes, whatever the file's size: /dev/zero included).
+absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(
         fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string text;
+  char buffer[64 * 1024];
+  while (in) {
+    in.read(buffer, sizeof(buffer));
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (text.size() > max_bytes) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{}: the config is larger than {} bytes (all files together)", path, kMaxConfigBytes));
+    }
+  }
   if (in.bad()) {
     return absl::InvalidArgumentError(fmt::format("{}: cannot read", path));
   }
-  return text.str();
+  return text;
 }
 
 // The manifest files of a directory, sorted by name (symlinks followed).
@@ -89,9 +99,11 @@ absl::StatusOr<ConfigSet> LoadConfigFromPath(const std::string& path) {
   }
   ConfigSet config;
   std::vector<ConfigIssue> issues;
+  size_t budget = internal::kMaxConfigBytes;
   for (const std::string& file : files) {
-    absl::StatusOr<std::string> text = ReadFile(file);
+    absl::StatusOr<std::string> text = ReadFile(file, budget);
     if (!text.ok()) return text.status();
+    budget -= text->size();
     internal::ParseManifestsInto(*text, file, &config, &issues);
   }
   internal::CheckReferences(config, &issues);

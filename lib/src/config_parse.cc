@@ -1,7 +1,5 @@
 // ParseManifests: YAML documents (and `kind: List`) into InferenceBackend, InferenceRoute and
-// Secret objects, with client keys hashed. Every yaml-cpp exception is caught here.
-#include <yaml-cpp/yaml.h>
-
+// Secret objects, with client keys hashed. Nothing here throws: YAML comes from ParseYamlStream.
 #include <algorithm>
 
 #include "config_internal.h"
@@ -14,7 +12,7 @@ namespace internal {
 
 namespace {
 
-using Node = const YAML::Node&;
+using Node = const YamlNode&;
 using Path = const std::string&;
 
 constexpr std::string_view kSecretApiVersion = "v1";
@@ -26,20 +24,16 @@ struct Context {
 };
 
 // The first value of `key` in a mapping, or an undefined node.
-YAML::Node FindKey(const YAML::Node& map, std::string_view key) {
+YamlNode FindKey(const YamlNode& map, std::string_view key) {
   for (const auto& pair : map) {
     if (pair.first.IsScalar() && pair.first.Scalar() == key) return pair.second;
   }
-  return YAML::Node(YAML::NodeType::Undefined);
+  return YamlNode();
 }
 
-int FirstLine(const YAML::Node& doc) {
-  YAML::Mark mark = doc.Mark();
-  for (const auto& pair : doc) {
-    mark = pair.first.Mark();
-    break;
-  }
-  return mark.line >= 0 ? mark.line + 1 : 0;
+int FirstLine(const YamlNode& doc) {
+  if (doc.IsMap() && doc.size() > 0) return doc.Key(0).Line();
+  return doc.Line();
 }
 
 void AddFileIssue(const Context& ctx, int line, std::string field, std::string message,
@@ -170,7 +164,7 @@ void ReadRoute(const Context& ctx, Node doc) {
 // One value of a Secret's data or stringData.
 struct SecretEntry {
   std::string path;      // "data[api-key]"
-  YAML::Node node;       // the value as written
+  YamlNode node;         // the value as written
   std::string text;      // decoded (data) or as written (stringData); "" for a mapping
   bool mapping = false;  // a mapping under stringData (allowed for client keys only)
 };
@@ -217,16 +211,14 @@ std::optional<ClientKey> ReadClientKey(YamlReader* r, const std::string& user,
                                        const SecretEntry& entry) {
   ClientKey ck;
   ck.user = user;
-  YAML::Node structured;
+  YamlNode structured;
+  YamlStream parsed;  // owns `structured` when the value is YAML text
   if (entry.mapping) {
     structured = entry.node;
-  } else {
-    try {
-      YAML::Node parsed = YAML::Load(entry.text);
-      if (parsed.IsMap()) structured = parsed;
-    } catch (const YAML::Exception&) {
-      // Not YAML: the value is the key itself.
-    }
+  } else if (!ParseYamlStream(entry.text, &parsed).has_value()) {
+    // The first document, if a mapping; anything else (or text that is not YAML) is the key.
+    const std::vector<YamlNode> docs = parsed.documents();
+    if (!docs.empty() && docs[0].IsMap()) structured = docs[0];
   }
   if (!structured.IsDefined() || structured.IsNull()) {
     if (entry.text.empty()) {
@@ -328,10 +320,10 @@ void ReadList(const Context& ctx, Node doc, const std::string& kind) {
 void ReadDocument(const Context& ctx, Node doc) {
   if (doc.IsNull()) return;
   if (!doc.IsMap()) {
-    AddFileIssue(ctx, doc.Mark().line + 1, "", "a manifest must be a mapping", kReasonInvalidType);
+    AddFileIssue(ctx, doc.Line(), "", "a manifest must be a mapping", kReasonInvalidType);
     return;
   }
-  const YAML::Node kind_node = FindKey(doc, "kind");
+  const YamlNode kind_node = FindKey(doc, "kind");
   if (!kind_node.IsDefined() || !kind_node.IsScalar() || kind_node.Scalar().empty()) {
     AddFileIssue(ctx, FirstLine(doc), "kind", "required", kReasonMissingField);
     return;
@@ -347,7 +339,7 @@ void ReadDocument(const Context& ctx, Node doc) {
              kind == "SecretList") {
     ReadList(ctx, doc, kind);
   } else {
-    AddFileIssue(ctx, kind_node.Mark().line + 1, "kind",
+    AddFileIssue(ctx, kind_node.Line(), "kind",
                  fmt::format("unknown kind \"{}\" (expected InferenceBackend, InferenceRoute, "
                              "Secret or List)",
                              kind),
@@ -360,29 +352,21 @@ void ReadDocument(const Context& ctx, Node doc) {
 void ParseManifestsInto(std::string_view yaml, std::string_view source_name, ConfigSet* config,
                         std::vector<ConfigIssue>* issues) {
   const Context ctx{std::string(source_name), config, issues};
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    AddFileIssue(ctx, e.mark.line >= 0 ? e.mark.line + 1 : 0, "",
-                 fmt::format("invalid YAML: {} (column {})", e.msg, e.mark.column + 1),
+  if (yaml.size() > kMaxConfigBytes) {
+    AddFileIssue(ctx, 0, "",
+                 fmt::format("larger than {} bytes ({} bytes)", kMaxConfigBytes, yaml.size()),
                  kReasonParseError);
     return;
-  } catch (const std::exception& e) {
-    AddFileIssue(ctx, 0, "", fmt::format("invalid YAML: {}", e.what()), kReasonParseError);
+  }
+  YamlStream stream;
+  if (std::optional<YamlError> e = ParseYamlStream(yaml, &stream)) {
+    AddFileIssue(ctx, e->line, "",
+                 e->column > 0 ? fmt::format("invalid YAML: {} (column {})", e->message, e->column)
+                               : fmt::format("invalid YAML: {}", e->message),
+                 kReasonParseError);
     return;
   }
-  for (const YAML::Node& doc : docs) {
-    try {
-      ReadDocument(ctx, doc);
-    } catch (const YAML::Exception& e) {
-      AddFileIssue(ctx, e.mark.line >= 0 ? e.mark.line + 1 : 0, "",
-                   fmt::format("cannot read document: {}", e.msg), kReasonParseError);
-    } catch (const std::exception& e) {
-      AddFileIssue(ctx, FirstLine(doc), "", fmt::format("cannot read document: {}", e.what()),
-                   kReasonParseError);
-    }
-  }
+  for (const YamlNode& doc : stream.documents()) ReadDocument(ctx, doc);
 }
 
 }  // namespace internal

@@ -7,7 +7,7 @@ namespace inferencegw::internal {
 
 namespace {
 
-using Node = const YAML::Node&;
+using Node = const YamlNode&;
 using Path = const std::string&;
 
 void ReadKServe(YamlReader* r, Node node, Path path, KServeBackend* k) {
@@ -91,7 +91,7 @@ void ReadCircuitBreaker(YamlReader* r, Node node, Path path, CircuitBreakerConfi
 
 }  // namespace
 
-void ReadBackendSpec(YamlReader* r, const YAML::Node& node, BackendSpec* spec) {
+void ReadBackendSpec(YamlReader* r, const YamlNode& node, BackendSpec* spec) {
   bool has_type = false;
   const bool is_map = r->Map(
       node, "spec",
@@ -198,7 +198,7 @@ void ReadExperiment(YamlReader* r, Node node, Path path, ExperimentConfig* e) {
 
 }  // namespace
 
-void ReadRouteSpec(YamlReader* r, const YAML::Node& node, RouteSpec* spec) {
+void ReadRouteSpec(YamlReader* r, const YamlNode& node, RouteSpec* spec) {
   r->Map(
       node, "spec",
       {{"rules",

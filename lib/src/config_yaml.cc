@@ -1,6 +1,7 @@
-// Typed reading of yaml-cpp nodes (see config_yaml_internal.h).
+// Typed reading of YamlNodes (see config_yaml_internal.h).
 #include <charconv>
 #include <limits>
+#include <optional>
 
 #include "config_internal.h"
 #include "config_yaml_internal.h"
@@ -10,26 +11,18 @@ namespace inferencegw::internal {
 
 namespace {
 
-constexpr std::string_view kStrTag = "tag:yaml.org,2002:str";
-
 // How a wrong value is described in "expected X, got Y".
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map:
+std::string Describe(const YamlNode& node) {
+  switch (node.type()) {
+    case YamlNode::Type::kMap:
       return "a mapping";
-    case YAML::NodeType::Sequence:
+    case YamlNode::Type::kSequence:
       return "a list";
-    case YAML::NodeType::Scalar:
+    case YamlNode::Type::kScalar:
       return fmt::format("\"{}\"", node.Scalar());
     default:
       return "null";
   }
-}
-
-// A quoted scalar (or one tagged !!str): a string even when its text looks like a number.
-bool IsQuoted(const YAML::Node& node) {
-  const std::string& tag = node.Tag();
-  return tag == "!" || tag == kStrTag;
 }
 
 std::string Suggestion(std::string_view key, std::initializer_list<YamlReader::Field> fields,
@@ -72,17 +65,16 @@ std::string JoinPath(std::string_view path, std::string_view name) {
   return fmt::format("{}.{}", path, name);
 }
 
-int YamlReader::LineOf(const YAML::Node& node) const {
+int YamlReader::LineOf(const YamlNode& node) const {
   if (fixed_line_ > 0) return fixed_line_;
-  const int line = node.Mark().line;
-  return line >= 0 ? line + 1 : 0;
+  return node.Line();
 }
 
-void YamlReader::Record(const std::string& path, const YAML::Node& node) {
+void YamlReader::Record(const std::string& path, const YamlNode& node) {
   if (source_ != nullptr) source_->field_lines.emplace(path, LineOf(node));
 }
 
-void YamlReader::Error(const YAML::Node& node, std::string path, std::string message,
+void YamlReader::Error(const YamlNode& node, std::string path, std::string message,
                        std::string_view reason) {
   ConfigIssue issue;
   issue.file = file_;
@@ -103,7 +95,7 @@ void YamlReader::ErrorAt(std::string path, std::string message, std::string_view
   issues_.push_back(std::move(issue));
 }
 
-bool YamlReader::Map(const YAML::Node& node, const std::string& path,
+bool YamlReader::Map(const YamlNode& node, const std::string& path,
                      std::initializer_list<Field> fields,
                      std::initializer_list<std::string_view> ignored) {
   if (node.IsNull()) return true;
@@ -114,7 +106,7 @@ bool YamlReader::Map(const YAML::Node& node, const std::string& path,
   }
   std::map<std::string, int, std::less<>> seen;
   for (const auto& pair : node) {
-    const YAML::Node key_node = pair.first;
+    const YamlNode key_node = pair.first;
     if (!key_node.IsScalar()) {
       Error(key_node, path, "keys must be strings", kReasonInvalidType);
       continue;
@@ -146,15 +138,15 @@ bool YamlReader::Map(const YAML::Node& node, const std::string& path,
 }
 
 bool YamlReader::List(
-    const YAML::Node& node, const std::string& path,
-    const std::function<void(const YAML::Node&, const std::string&, size_t)>& each) {
+    const YamlNode& node, const std::string& path,
+    const std::function<void(const YamlNode&, const std::string&, size_t)>& each) {
   if (node.IsNull()) return true;
   if (!node.IsSequence()) {
     Error(node, path, fmt::format("expected a list, got {}", Describe(node)), kReasonInvalidType);
     return false;
   }
   for (size_t i = 0; i < node.size(); ++i) {
-    const YAML::Node item = node[i];
+    const YamlNode item = node[i];
     const std::string item_path = fmt::format("{}[{}]", path, i);
     Record(item_path, item);
     each(item, item_path, i);
@@ -162,7 +154,7 @@ bool YamlReader::List(
   return true;
 }
 
-bool YamlReader::ScalarText(const YAML::Node& node, const std::string& path,
+bool YamlReader::ScalarText(const YamlNode& node, const std::string& path,
                             std::string_view expected, std::string* out) {
   if (node.IsNull()) return false;
   if (!node.IsScalar()) {
@@ -174,17 +166,17 @@ bool YamlReader::ScalarText(const YAML::Node& node, const std::string& path,
   return true;
 }
 
-void YamlReader::String(const YAML::Node& node, const std::string& path, std::string* out) {
+void YamlReader::String(const YamlNode& node, const std::string& path, std::string* out) {
   std::string text;
   if (ScalarText(node, path, "a string", &text)) *out = std::move(text);
 }
 
-void YamlReader::Int64(const YAML::Node& node, const std::string& path, int64_t* out) {
+void YamlReader::Int64(const YamlNode& node, const std::string& path, int64_t* out) {
   std::string text;
   if (!ScalarText(node, path, "an integer", &text)) return;
   bool out_of_range = false;
   std::optional<int64_t> value = ParseInteger(text, &out_of_range);
-  if (IsQuoted(node)) {
+  if (node.IsQuoted()) {
     QuotedError(node, path, "an integer", text, value.has_value() || out_of_range);
   } else if (out_of_range) {
     Error(node, path, fmt::format("integer {} is out of range", text), kReasonInvalidValue);
@@ -195,7 +187,7 @@ void YamlReader::Int64(const YAML::Node& node, const std::string& path, int64_t*
   }
 }
 
-void YamlReader::Int(const YAML::Node& node, const std::string& path, int* out) {
+void YamlReader::Int(const YamlNode& node, const std::string& path, int* out) {
   int64_t value = *out;
   const size_t issues_before = issues_.size();
   Int64(node, path, &value);
@@ -207,12 +199,12 @@ void YamlReader::Int(const YAML::Node& node, const std::string& path, int* out) 
   *out = static_cast<int>(value);
 }
 
-void YamlReader::Bool(const YAML::Node& node, const std::string& path, bool* out) {
+void YamlReader::Bool(const YamlNode& node, const std::string& path, bool* out) {
   std::string text;
   if (!ScalarText(node, path, "a boolean (true or false)", &text)) return;
   const bool is_true = text == "true" || text == "True" || text == "TRUE";
   const bool is_false = text == "false" || text == "False" || text == "FALSE";
-  if (IsQuoted(node)) {
+  if (node.IsQuoted()) {
     QuotedError(node, path, "a boolean (true or false)", text, is_true || is_false);
   } else if (is_true || is_false) {
     *out = is_true;
@@ -222,7 +214,7 @@ void YamlReader::Bool(const YAML::Node& node, const std::string& path, bool* out
   }
 }
 
-void YamlReader::Price(const YAML::Node& node, const std::string& path, PriceNanos* out) {
+void YamlReader::Price(const YamlNode& node, const std::string& path, PriceNanos* out) {
   std::string text;
   if (!ScalarText(node, path, "a decimal string such as \"0.003\"", &text)) return;
   absl::StatusOr<PriceNanos> price = ParsePrice(text);
@@ -233,12 +225,12 @@ void YamlReader::Price(const YAML::Node& node, const std::string& path, PriceNan
   *out = *price;
 }
 
-void YamlReader::Percent(const YAML::Node& node, const std::string& path, int* basis_points) {
+void YamlReader::Percent(const YamlNode& node, const std::string& path, int* basis_points) {
   std::string text;
   if (!ScalarText(node, path, "a number", &text)) return;
   std::string error;
   std::optional<int64_t> value = ParseScaledDecimal(text, 2, &error);
-  if (IsQuoted(node)) {
+  if (node.IsQuoted()) {
     QuotedError(node, path, "a number", text, error != "not a decimal number");
     return;
   }
@@ -261,7 +253,7 @@ void YamlReader::Percent(const YAML::Node& node, const std::string& path, int* b
   *basis_points = static_cast<int>(*value);
 }
 
-void YamlReader::QuotedError(const YAML::Node& node, const std::string& path,
+void YamlReader::QuotedError(const YamlNode& node, const std::string& path,
                              std::string_view expected, const std::string& text, bool looks_right) {
   Error(node, path,
         looks_right
@@ -270,13 +262,13 @@ void YamlReader::QuotedError(const YAML::Node& node, const std::string& path,
         kReasonInvalidType);
 }
 
-void YamlReader::EnumError(const YAML::Node& node, const std::string& path,
+void YamlReader::EnumError(const YamlNode& node, const std::string& path,
                            const std::string& expected, const std::string& got) {
   Error(node, path, fmt::format("must be one of {}; got \"{}\"", expected, got),
         kReasonInvalidValue);
 }
 
-void YamlReader::StringMap(const YAML::Node& node, const std::string& path,
+void YamlReader::StringMap(const YamlNode& node, const std::string& path,
                            std::map<std::string, std::string>* out, bool lowercase_keys) {
   if (node.IsNull()) return;
   if (!node.IsMap()) {
@@ -305,9 +297,9 @@ void YamlReader::StringMap(const YAML::Node& node, const std::string& path,
   }
 }
 
-void YamlReader::StringList(const YAML::Node& node, const std::string& path,
+void YamlReader::StringList(const YamlNode& node, const std::string& path,
                             std::vector<std::string>* out) {
-  List(node, path, [&](const YAML::Node& item, const std::string& item_path, size_t) {
+  List(node, path, [&](const YamlNode& item, const std::string& item_path, size_t) {
     std::string value;
     String(item, item_path, &value);
     out->push_back(std::move(value));

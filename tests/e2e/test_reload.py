@@ -320,3 +320,110 @@ def test_sigterm_drains_pending_request(env):
     assert results and results[0].status == 200
     assert results[0].json()["choices"][0]["message"]["content"].startswith("Hello from alpha")
     assert proxy.wait() == 0
+
+
+def check_config(env, path, *flags) -> subprocess.CompletedProcess:
+    return subprocess.run([str(env.proxy_binary), "--check", "--config", str(path), *flags],
+                          capture_output=True, text=True, timeout=harness.WAIT_SECONDS)
+
+
+# Hostile config files fail --check with a clear error and exit 1 (the timeout bounds the run;
+# with yaml-cpp 0.7 the first one ran for minutes and grew to gigabytes).
+def test_hostile_config_fails_check(env):
+    lol = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    for c in "bcdefghij":
+        lol += f"{c}: &{c} [" + ", ".join([f"*{chr(ord(c) - 1)}"] * 10) + "]\n"
+    cases = {
+        "comma.yaml": (b", x", "comma.yaml:1: invalid YAML: did not find expected node content"),
+        "deep.yaml": (b"[" * 100000, "deep.yaml:1: invalid YAML: nested deeper than 256 levels"),
+        "lol.yaml": (lol.encode(), "more than 1000000 nodes (aliases expanded)"),
+        "nul.yaml": (b"a: b\0c\n", "nul.yaml:1: invalid YAML: NUL byte (column 5)"),
+        "utf8.yaml": (b"a: \xff\n", "utf8.yaml:1: invalid YAML: invalid UTF-8 (column 4)"),
+    }
+    for name, (content, message) in cases.items():
+        path = env.tmp_path / name
+        path.write_bytes(content)
+        run = check_config(env, path)
+        assert run.returncode == 1, (name, run.stderr)
+        assert message in run.stderr, (name, run.stderr)
+
+
+# A reload to a hostile file is rejected like any bad config: the admin port keeps answering,
+# the old config keeps serving, and the failure is counted.
+def test_hostile_config_reload_rejected(env):
+    alpha = env.mock("alpha")
+    config = env.write_config(base_objects(alpha.url))
+    proxy = env.proxy(config)
+    mark = proxy.mark()
+    harness.write_atomically(config, ", x")
+    rejected = proxy.wait_for_log(
+        lambda e: e.get("level") == "error" and "rejected" in e.get("msg", ""), start=mark,
+        what="the rejected reload")
+    assert "invalid YAML" in rejected["error"]
+    assert proxy.chat("base-model").status == 200
+    metrics = proxy.get("/metrics").text
+    assert metric_value(metrics, 'inference_gateway_config_reloads_total{result="failure"}') == 1
+    assert proxy.admin("/admin/backends").status == 200
+
+
+# A config without routes (a 0-byte file, or backends only) fails --check and the start with
+# exit status 1 and says why; --allow-empty-config accepts it, and every request is then a 404.
+def test_empty_config_rejected_unless_allowed(env):
+    alpha = env.mock("alpha")
+    empty = env.tmp_path / "empty.yaml"
+    empty.write_bytes(b"")
+    backends_only = env.write_config([backend("a", f"{alpha.url}/v1")], "backends.yaml")
+    for path, counts in ((empty, "0 backends"), (backends_only, "1 backends")):
+        run = check_config(env, path)
+        assert run.returncode == 1
+        assert f"{path}: no InferenceRoute ({counts}, 0 routes)" in run.stderr
+        assert "--allow-empty-config" in run.stderr
+        start = subprocess.run([str(env.proxy_binary), "--config", str(path), "--listen",
+                                "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
+                               capture_output=True, text=True, timeout=harness.WAIT_SECONDS)
+        assert start.returncode == 1
+        assert "no InferenceRoute" in start.stderr
+        assert "listening" not in start.stdout
+        allowed = check_config(env, path, "--allow-empty-config")
+        assert allowed.returncode == 0, allowed.stderr
+        assert "0 routes: ok" in allowed.stdout
+    proxy = env.proxy(empty, "--allow-empty-config")
+    assert proxy.chat("base-model").status == 404
+
+
+# A reload to a config without routes is rejected (old config stays, failure counted, logged
+# why); with --allow-empty-config the same reload is applied.
+def test_reload_to_empty_config(env):
+    alpha = env.mock("alpha")
+    strict = env.proxy(env.write_config(base_objects(alpha.url), "strict/config.yaml"))
+    mark = strict.mark()
+    harness.write_atomically(strict.config, "")
+    rejected = strict.wait_for_log(
+        lambda e: e.get("level") == "error" and "rejected" in e.get("msg", ""), start=mark,
+        what="the rejected reload")
+    assert "no InferenceRoute (0 backends, 0 routes)" in rejected["error"]
+    assert strict.chat("base-model").status == 200
+    metrics = strict.get("/metrics").text
+    assert metric_value(metrics, 'inference_gateway_config_reloads_total{result="failure"}') == 1
+
+    allowed = env.proxy(env.write_config(base_objects(alpha.url), "allowed/config.yaml"),
+                        "--allow-empty-config")
+    mark = allowed.mark()
+    harness.write_atomically(allowed.config, "")
+    allowed.wait_for_log(lambda e: e.get("msg") == "config reloaded" and e["routes"] == "0",
+                         start=mark, what="the reload to an empty config")
+    assert allowed.chat("base-model").status == 404
+
+
+# At startup the proxy raises its open-files soft limit to the hard limit and logs it once.
+def test_open_files_limit_raised(env):
+    alpha = env.mock("alpha")
+    proxy = env.proxy(base_objects(alpha.url))
+    lines = [e["msg"] for e in proxy.log_entries() if e.get("msg", "").startswith("open files")]
+    assert len(lines) == 1, lines
+    limits = pathlib.Path(f"/proc/{proxy.proc.pid}/limits").read_text()
+    row = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+    soft, hard = row.split()[3], row.split()[4]
+    if hard != "unlimited":
+        assert soft == hard
+        assert lines[0].endswith(f" -> {hard}"), lines

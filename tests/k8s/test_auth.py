@@ -60,9 +60,14 @@ def test_token_file_reread_on_401(apiserver, syncer, tmp_path):
     apiserver.create(external_backend("a"))
     s = syncer(config=config)
     wait_until(lambda: backends_in(s.output) == ["default/a"], what="first render")
-    apiserver.tokens = {"token-two"}
-    token_file.write_text("token-two\n")
+    # Rotate without a race: count requests from before anything changes; write the file while
+    # the server still accepts the old token (the syncer re-reads the file only after a 401, or
+    # once a minute), then switch the server in one assignment. Every request after the switch
+    # carries the cached old token until one is rejected, so at least one request after the
+    # switch (the wait below needs some) is a 401 counted here, then retried with the new token.
     rotated_at = len(apiserver.requests)
+    token_file.write_text("token-two\n")
+    apiserver.tokens = {"token-two"}
     apiserver.close_watches()
     apiserver.create(external_backend("b"))
     wait_until(lambda: backends_in(s.output) == ["default/a", "default/b"], what="after rotation")

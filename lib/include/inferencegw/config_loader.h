@@ -38,6 +38,9 @@ struct ConfigIssue {
 // Parses every document of `yaml` (named `source_name` in messages). Unknown kinds, unknown
 // fields, wrong types and out-of-range values are errors. Does not check references between
 // objects; see ValidateConfig. Returns InvalidArgument listing every error found (one per line).
+// Any input is parsed in time and memory linear in its size: text over 16 MiB, collections
+// nested over 256 deep, more than 1'000'000 nodes (aliases expanded), NUL bytes and invalid
+// UTF-8 are errors (docs/configuration.md, "Limits of the config parser").
 absl::StatusOr<ConfigSet> ParseManifests(std::string_view yaml, std::string_view source_name);
 
 // Checks references and cross-object rules: unknown backends in routes, duplicate names, an
@@ -53,6 +56,8 @@ absl::StatusOr<ConfigSet> LoadConfigFromString(std::string_view yaml,
 
 // Loads a file, or every *.yaml / *.yml / *.json file directly inside a directory (sorted by
 // name; dot-files skipped, so Kubernetes ConfigMap mounts with ..data symlinks load once).
+// The files together may hold at most 16 MiB; more is InvalidArgument (read no further). A
+// config with no routes loads (deciding whether that is acceptable is the caller's business).
 absl::StatusOr<ConfigSet> LoadConfigFromPath(const std::string& path);
 
 // All ConfigIssues with Severity kWarning for a loaded set (for logging at startup).
