@@ -29,6 +29,7 @@ ALL_FLAGS = [
     "--failure-rate", "--seed", "--fail-status", "--status", "--retry-after", "--prompt-tokens",
     "--completion-tokens", "--cached-tokens", "--cache-write-tokens", "--model", "--name",
     "--health-status", "--stamp-chunks", "--drop-after-chunks", "--require-api-key",
+    "--drop-with-reset", "--stall-after-chunks", "--malformed-chunk", "--malformed",
 ]  # fmt: skip
 
 
@@ -501,6 +502,77 @@ def test_client_disconnect_mid_stream_frees_the_stream(start_mock):
     assert m.post(CHAT, CHAT_BODY).status == 200  # the server is still fine
 
 
+# Verifies --drop-with-reset ends a dropped stream with a TCP reset instead of a clean close.
+def test_drop_with_reset(start_mock):
+    m = start_mock("--drop-after-chunks", 1, "--drop-with-reset")
+    body = json.dumps(dict(CHAT_BODY, stream=True)).encode()
+    with socket.create_connection((m.host, m.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d"
+                     b"\r\n\r\n" % len(body) + body)  # fmt: skip
+        received = b""
+        with pytest.raises(ConnectionResetError):
+            while True:
+                chunk = sock.recv(65536)
+                assert chunk, "the connection was closed, not reset"
+                received += chunk
+    assert b"Hello from mock" in received
+    m.wait_for_stats(lambda s: s["streams"]["dropped"] == 1 and s["in_flight"] == 0)
+
+
+# Verifies --stall-after-chunks keeps the connection open and silent, and that the client's
+# close ends the stream at once (in_flight falls without waiting for a failed write).
+def test_stall_after_chunks_and_in_flight(start_mock):
+    m = start_mock("--stall-after-chunks", 2, "--chunks", 5)
+    body = json.dumps(dict(CHAT_BODY, stream=True)).encode()
+    with socket.create_connection((m.host, m.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d"
+                     b"\r\n\r\n" % len(body) + body)  # fmt: skip
+        received = b""
+        while b'" 1"' not in received:
+            received += sock.recv(65536)
+        stats = m.stats()
+        assert stats["in_flight"] == 1 and stats["streams"]["active"] == 1
+        sock.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            sock.recv(65536)  # silent: no third chunk, no end
+    stats = m.wait_for_stats(lambda s: s["in_flight"] == 0)
+    assert stats["streams"]["aborted"] == 1 and stats["streams"]["active"] == 0
+    # A delayed reply whose client leaves is no longer in flight either.
+    slow = start_mock("--latency-ms", 60000)
+    body = json.dumps(CHAT_BODY).encode()
+    with socket.create_connection((slow.host, slow.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d"
+                     b"\r\n\r\n" % len(body) + body)  # fmt: skip
+        slow.wait_for_stats(lambda s: s["in_flight"] == 1)
+    slow.wait_for_stats(lambda s: s["in_flight"] == 0)
+
+
+# Verifies --malformed-chunk: truncated JSON or junk bytes in a stream, and a cut non-streamed
+# body; the other chunks and the end of the stream are intact; bad kinds are refused.
+def test_malformed_chunk(start_mock):
+    m = start_mock("--malformed-chunk", 1, "--chunks", 3)
+    resp = m.post(CHAT, dict(CHAT_BODY, stream=True))
+    events = [data for _, data in parse_sse(resp.text)]
+    assert events[-1] == "[DONE]"
+    bad = [d for d in events if d != "[DONE]" and not _is_json(d)]
+    assert len(bad) == 1 and bad[0].endswith('" 1')
+    plain = m.post(CHAT, CHAT_BODY)
+    assert plain.status == 200 and not _is_json(plain.text)
+    assert m.post("/mock/config", {"malformed": "sse"}).status == 200
+    raw = m.post(CHAT, dict(CHAT_BODY, stream=True)).body
+    assert b"\xff\xfe\x00junk:" in raw and raw.endswith(b"data: [DONE]\n\n")
+    refused = m.post("/mock/config", {"malformed": "xml"})
+    assert refused.status == 400 and "malformed" in refused.text
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        return False
+
+
 # Verifies clients that leave during the latency delay, and delays pending at shutdown, are safe.
 def test_abandoned_and_pending_delayed_responses(start_mock):
     m = start_mock("--latency-ms", 30)
@@ -509,7 +581,7 @@ def test_abandoned_and_pending_delayed_responses(start_mock):
         with socket.create_connection((m.host, m.port), timeout=10) as sock:
             sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d"
                          b"\r\n\r\n" % len(body) + body)  # fmt: skip
-    # The abandoned stream is noticed when its writes fail; the server keeps serving.
+    # The abandoned stream is noticed (its socket is watched); the server keeps serving.
     m.wait_for_stats(lambda s: s["streams"]["active"] == 0)
     assert m.post(CHAT, CHAT_BODY).status == 200
     slow = start_mock("--latency-ms", 60000)

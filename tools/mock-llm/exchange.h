@@ -20,8 +20,9 @@ namespace inferencegw::mock_llm {
 class Worker;
 
 // One deferred response. Owns itself: it is deleted when the response is complete, when the
-// connection closes (the client went away, or the server shuts down), or by Discard. Not
-// thread-safe; lives on its worker's event loop thread.
+// connection closes (the client went away, or the server shuts down), or by Discard. The
+// client's close is noticed when it happens (an EV_CLOSED watch on the socket), not at the next
+// write. Not thread-safe; lives on its worker's event loop thread.
 class Exchange {
  public:
   struct Reply {
@@ -36,7 +37,11 @@ class Exchange {
     std::string backend;
     int interval_ms = 0;  // between content chunks
     int drop_after = -1;  // close the connection after this many content chunks; < 0 = never
-    bool stamp = false;   // prefix each chunk's text with "t=<CLOCK_MONOTONIC ns> "
+    bool drop_with_reset = false;  // the drop is a TCP reset instead of a clean close
+    int stall_after = -1;          // go silent after this many content chunks; < 0 = never
+    int malformed_chunk = -1;      // this content chunk is sent malformed; < 0 = none
+    bool malformed_sse = false;    // junk bytes instead of truncated JSON
+    bool stamp = false;            // prefix each chunk's text with "t=<CLOCK_MONOTONIC ns> "
   };
 
   // Sends `reply` after `delay_ms`. REQUIRES: called from `worker`'s loop thread inside the
@@ -60,6 +65,7 @@ class Exchange {
 
   static void OnTimer(evutil_socket_t fd, short what, void* arg);
   static void OnClose(evhttp_connection* evcon, void* arg);
+  static void OnPeerClosed(evutil_socket_t fd, short what, void* arg);
 
   void Schedule(int delay_ms);
   void ScheduleNanos(int64_t delay_ns);
@@ -70,13 +76,15 @@ class Exchange {
   void SendChunk(int index);
   void FinishStream();
   void CheckDrainedThenDrop();
+  bool Backlogged() const;  // more than 64 KiB not yet handed to the kernel
   void ReleaseConnection();
 
   Worker* const worker_;
   evhttp_request* req_;
   evhttp_connection* const evcon_;
   event* timer_ = nullptr;
-  evbuffer* chunk_ = nullptr;  // reused for every chunk; evhttp moves its bytes out
+  event* close_watch_ = nullptr;  // EV_CLOSED on the connection's socket: the client left
+  evbuffer* chunk_ = nullptr;     // reused for every chunk; evhttp moves its bytes out
   std::string text_scratch_;
   Phase phase_;
   Reply reply_;

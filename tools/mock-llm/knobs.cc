@@ -105,6 +105,25 @@ const std::vector<Spec>& Specs() {
                          "close a stream's connection abruptly after N content chunks (before "
                          "the finish events); -1 = never",
                          -1, 1'000'000, &Knobs::drop_after_chunks));
+    Spec reset{"drop_with_reset", "",
+               "--drop-after-chunks resets the connection (TCP RST) instead of closing it",
+               Type::kBool};
+    reset.bool_member = &Knobs::drop_with_reset;
+    v->push_back(reset);
+    v->push_back(IntKnob("stall_after_chunks", "N",
+                         "after N content chunks a stream goes silent and keeps its connection "
+                         "open until the client leaves; -1 = never",
+                         -1, 1'000'000, &Knobs::stall_after_chunks));
+    v->push_back(IntKnob("malformed_chunk", "N",
+                         "send stream content chunk N malformed (see --malformed); a non-streamed "
+                         "answer is cut to half its JSON; -1 = never",
+                         -1, 1'000'000, &Knobs::malformed_chunk));
+    Spec malformed{"malformed", "KIND",
+                   "json: the chunk's JSON is cut short; sse: the chunk is replaced by junk "
+                   "bytes (NUL, invalid UTF-8, bare CRs, an unterminated data line)",
+                   Type::kString};
+    malformed.string_member = &Knobs::malformed;
+    v->push_back(malformed);
     Spec key{"require_api_key", "KEY",
              "require Authorization: Bearer KEY (OpenAI, Cohere) or x-api-key: KEY plus "
              "anthropic-version (Anthropic); empty = no auth",
@@ -308,6 +327,10 @@ absl::Status ValidateKnobs(const Knobs& knobs) {
     return absl::InvalidArgumentError(
         fmt::format("cached_tokens ({}) + cache_write_tokens ({}) exceed prompt_tokens ({})",
                     knobs.cached_tokens, knobs.cache_write_tokens, knobs.prompt_tokens));
+  }
+  if (knobs.malformed != "json" && knobs.malformed != "sse") {
+    return absl::InvalidArgumentError(
+        fmt::format("malformed: \"{}\" is not json or sse", knobs.malformed));
   }
   return absl::OkStatus();
 }

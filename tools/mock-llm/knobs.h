@@ -35,6 +35,10 @@ struct Knobs {
   int health_status = 200;           // status of GET /health
   bool stamp_chunks = false;         // prefix each content chunk's text with "t=<monotonic ns> "
   int drop_after_chunks = -1;        // close the stream after N content chunks; negative = never
+  bool drop_with_reset = false;      // drop_after_chunks resets the connection (a TCP RST)
+  int stall_after_chunks = -1;       // go silent after N content chunks; negative = never
+  int malformed_chunk = -1;          // content chunk N is malformed (see `malformed`); -1 = none
+  std::string malformed = "json";    // how: "json" (truncated JSON) or "sse" (junk bytes)
   std::string require_api_key;       // when non-empty, inference endpoints require this key
 };
 
@@ -53,7 +57,8 @@ bool IsBoolKnob(std::string_view name);
 // True when `name` (dashes or underscores) names a knob.
 bool IsKnob(std::string_view name);
 
-// Checks rules that span knobs (cached + cache-write tokens must not exceed prompt tokens).
+// Checks rules that span knobs (cached + cache-write tokens must not exceed prompt tokens) and
+// enumerated values (`malformed` is "json" or "sse").
 absl::Status ValidateKnobs(const Knobs& knobs);
 
 // Applies a JSON object of knob values (keys with dashes or underscores; JSON numbers, booleans

@@ -136,7 +136,11 @@ std::string SharedState::StatsJson() const {
       .Int(streams_.aborted.load(std::memory_order_relaxed))
       .Raw(R"(,"dropped":)")
       .Int(streams_.dropped.load(std::memory_order_relaxed))
-      .Raw("}}");
+      .Raw(R"(,"chunks_sent":)")
+      .Int(streams_.chunks_sent.load(std::memory_order_relaxed))
+      .Raw(R"(},"in_flight":)")
+      .Int(streams_.in_flight.load(std::memory_order_relaxed))
+      .Raw("}");
   return out;
 }
 
@@ -146,6 +150,7 @@ void SharedState::Reset() {
   streams_.completed.store(0, std::memory_order_relaxed);
   streams_.aborted.store(0, std::memory_order_relaxed);
   streams_.dropped.store(0, std::memory_order_relaxed);
+  streams_.chunks_sent.store(0, std::memory_order_relaxed);
 }
 
 }  // namespace inferencegw::mock_llm

@@ -87,6 +87,10 @@ struct StreamCounters {
   std::atomic<int64_t> completed{0};
   std::atomic<int64_t> aborted{0};  // the client went away mid-stream
   std::atomic<int64_t> dropped{0};  // closed on purpose by drop_after_chunks
+  // Deferred answers not finished yet: delayed replies plus open streams. Falls as soon as the
+  // client closes its connection (the mock watches for the peer's close), not at the next write.
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> chunks_sent{0};  // content chunks written, by every stream
 };
 
 // The last request one worker saw. Header names are lowercase.

@@ -140,12 +140,18 @@ void Worker::HandleInference(evhttp_request* req, Api api, std::string_view path
     plan.backend = k.name;
     plan.interval_ms = k.chunk_interval_ms;
     plan.drop_after = ov.drop_after_set ? ov.drop_after : k.drop_after_chunks;
+    plan.drop_with_reset = k.drop_with_reset;
+    plan.stall_after = k.stall_after_chunks;
+    plan.malformed_chunk = k.malformed_chunk;
+    plan.malformed_sse = k.malformed == "sse";
     plan.stamp = k.stamp_chunks;
     Exchange::StartStream(this, req, std::move(plan), latency_ms);
     return;
   }
   std::string scratch_body;
-  Respond(req, 200, kJson, SuccessBody(api, *set, params, parsed, &scratch_body), 0, latency_ms);
+  std::string_view body = SuccessBody(api, *set, params, parsed, &scratch_body);
+  if (k.malformed_chunk >= 0) body = body.substr(0, body.size() / 2);  // invalid JSON
+  Respond(req, 200, kJson, body, 0, latency_ms);
 }
 
 }  // namespace inferencegw::mock_llm
