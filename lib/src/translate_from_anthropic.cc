@@ -297,7 +297,10 @@ absl::Status AnthropicToOpenAIChat(dom::object request, const RequestFacts& fact
     } else if (key == "tools") {
       dom::array tools;
       bool skipped = false;
-      if (v.get_array().get(tools) == simdjson::SUCCESS) WriteTools(w, tools, &has_tools, &skipped);
+      // A repeated "tools" key is ignored: the first one's array is closed already.
+      if (!has_tools && v.get_array().get(tools) == simdjson::SUCCESS) {
+        WriteTools(w, tools, &has_tools, &skipped);
+      }
       if (skipped) out->dropped_params.emplace_back("tools (server tools)");
     } else if (key == "metadata") {
       dom::object metadata;
