@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
 # Load benchmark: the mock LLM server directly, through inferencegw-proxy, and through nginx as a
-# plain keep-alive reverse proxy, measured in one run on this machine with wrk.
+# plain keep-alive reverse proxy, measured in one run on this machine.
 #
-#   bench/load/run.sh [BUILD_DIR]            # default build/
+#   bench/load/run.sh [BUILD_DIR]            # requests (wrk); default build/
 #   THREADS=2 DURATION=10 CONNS=64 bench/load/run.sh
+#   bench/load/run.sh stream [--streams N[,N...]] [--chunks C] [--interval-ms I] [BUILD_DIR]
 #
-# THREADS: worker threads of the proxy and worker processes of nginx (the same number).
-# Reports, per target: requests/s and latency at concurrency 1 and at saturation (CONNS
+# Requests mode. THREADS: worker threads of the proxy and worker processes of nginx (the same
+# number). Reports, per target: requests/s and latency at concurrency 1 and at saturation (CONNS
 # connections), CPU time per request of the proxy and of nginx (utime+stime from /proc), and the
 # transit time of streamed chunks (the mock stamps its send time into each chunk).
+#
+# Stream mode: N concurrent streams (bench/load/streams.py) per target; memory per open stream,
+# CPU per relayed chunk and stream completion times of the proxy and of nginx. See
+# docs/benchmarks.md, "Streams at scale", and the comment above stream_mode below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+MODE=requests
+if [ "${1:-}" = stream ]; then
+  MODE=stream
+  shift
+fi
+STREAM_COUNTS=1000
+STREAM_CHUNKS=20
+STREAM_INTERVAL_MS=""  # default: max(100, N / 5) ms per stream count N
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --streams) STREAM_COUNTS=$2; shift 2 ;;
+    --chunks) STREAM_CHUNKS=$2; shift 2 ;;
+    --interval-ms) STREAM_INTERVAL_MS=$2; shift 2 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
 BUILD=${1:-build}
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-10}
@@ -43,6 +65,197 @@ wait_http() {
   for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done
   echo "not answering: $1" >&2; exit 1
 }
+
+# ---- stream mode ---------------------------------------------------------------------------------
+# For each stream count N, fresh processes (so the idle RSS is a fresh process's, and no allocator
+# cache left by a bigger run hides growth): the mock (1 thread), the proxy (--threads 1, the mock
+# as an external OpenAI backend with maxConcurrency 100000) and nginx (worker_processes 1,
+# proxy_buffering off, worker_connections and worker_rlimit_nofile at the open-files hard limit).
+# streams.py then runs the targets in the order direct, nginx, inferencegw (the proxy last, so
+# the others are measured even if it dies). PIN=1 (the default on 2+ cores): the proxy and nginx
+# on CPU 1, the mock and the client on CPU 0, so the relay under measurement has a core to itself
+# and the load generators share the other. PIN=0 lets the scheduler place everything.
+# PERF=DIR records the proxy with perf (cpu-clock) during the run; SYSCALLS=DIR counts the system
+# calls of the proxy and of the nginx worker per relayed chunk (perf stat on the syscall
+# tracepoints); RESULTS=FILE appends one JSON object per target run. PERF and SYSCALLS cost the
+# relays CPU: do not take CPU numbers from such a run.
+stream_mode() {
+  local relay_cpu=() load_cpu=()
+  if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+    relay_cpu=(taskset -c 1)
+    load_cpu=(taskset -c 0)
+  fi
+  local hard soft
+  hard=$(ulimit -Hn)
+  soft=$(ulimit -Sn)
+  echo "stream mode: $(nproc) cores, pinning: ${relay_cpu[*]:-none} (proxy, nginx)" \
+       "${load_cpu[*]:-none} (mock, client); proxy --threads 1, nginx worker_processes 1, mock" \
+       "--threads 1; $STREAM_CHUNKS content chunks per stream; open files soft/hard $soft/$hard;" \
+       "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  local status=0 n first=1
+  for n in ${STREAM_COUNTS//,/ }; do
+    local interval=${STREAM_INTERVAL_MS:-$((n / 5 > 100 ? n / 5 : 100))}
+    local dir="$TMP/n$n"
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    if [ $((2 * n + 32)) -gt "$hard" ]; then
+      echo "note: $n streams through a relay need $((2 * n)) sockets (client side + upstream)" \
+           "plus listeners and logs; the open-files hard limit is $hard, so some must fail" >&2
+    fi
+
+    local mock_port proxy_port admin_port nginx_port
+    mock_port=$(free_port)
+    ( ulimit -n "$hard"
+      exec "${load_cpu[@]}" "$MOCK" --listen "127.0.0.1:$mock_port" --threads 1 \
+        --model mock-model >/dev/null ) &
+    local mock_pid=$!
+    pids+=($mock_pid)
+    wait_http "http://127.0.0.1:$mock_port/health"
+
+    cat >"$dir/gateway.yaml" <<YAML
+apiVersion: gateway.inference-gateway.io/v1alpha1
+kind: InferenceBackend
+metadata: {name: mock}
+spec:
+  type: external
+  external: {url: "http://127.0.0.1:$mock_port/v1", provider: openai, model: mock-model}
+  cost: {inputTokenCost: "0.0005", outputTokenCost: "0.0015"}
+  maxConcurrency: 100000
+  timeoutSeconds: 120
+---
+apiVersion: gateway.inference-gateway.io/v1alpha1
+kind: InferenceRoute
+metadata: {name: bench}
+spec:
+  default: true
+  defaultBackend: {name: mock}
+  fallback: {timeoutSeconds: 120}
+  rateLimit: {requestsPerMinute: 100000000, perUser: true}
+YAML
+    proxy_port=$(free_port)
+    admin_port=$(free_port)
+    "${relay_cpu[@]}" "$PROXY" --config "$dir/gateway.yaml" --listen "127.0.0.1:$proxy_port" \
+      --admin-listen "127.0.0.1:$admin_port" --threads 1 >"$dir/proxy.log" 2>&1 &
+    local proxy_pid=$!
+    pids+=($proxy_pid)
+    wait_http "http://127.0.0.1:$proxy_port/healthz"
+
+    nginx_port=$(free_port)
+    cat >"$dir/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile $hard;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/nginx-error.log warn;
+events { worker_connections $((hard - 64)); }
+http {
+  access_log $dir/nginx-access.log;
+  upstream mock { server 127.0.0.1:$mock_port; keepalive 256; }
+  server {
+    listen 127.0.0.1:$nginx_port backlog=4096;
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }
+  }
+}
+CONF
+    "${relay_cpu[@]}" nginx -c "$dir/nginx.conf" -p "$dir" &
+    local nginx_pid=$!
+    pids+=($nginx_pid)
+    wait_http "http://127.0.0.1:$nginx_port/health"
+    local nginx_pids
+    nginx_pids=$(echo "$nginx_pid" $(pgrep -P "$nginx_pid") | tr ' ' ,)
+    echo "== $n streams, $STREAM_CHUNKS chunks $interval ms apart (a stream lasts" \
+         "~$((STREAM_CHUNKS * interval)) ms); proxy open files:" \
+         "$(awk '/Max open files/ {print $4 "/" $5}' "/proc/$proxy_pid/limits")"
+
+    local perf_pid=""
+    if [ -n "${PERF:-}" ]; then  # PERF=DIR: profile the proxy (cpu-clock samples) into DIR
+      mkdir -p "$PERF"
+      perf record -q -e cpu-clock -F 2999 -g -p "$proxy_pid" -o "$PERF/proxy-$n.data" \
+        2>"$dir/perf.err" &
+      perf_pid=$!
+    fi
+    local sys_pids=()
+    if [ -n "${SYSCALLS:-}" ]; then  # SYSCALLS=DIR: count the relays' system calls into DIR
+      mkdir -p "$SYSCALLS"
+      perf stat -e 'syscalls:sys_enter_*' -p "$proxy_pid" -o "$SYSCALLS/proxy-$n.txt" &
+      sys_pids+=($!)
+      perf stat -e 'syscalls:sys_enter_*' -p "${nginx_pids#*,}" -o "$SYSCALLS/nginx-$n.txt" &
+      sys_pids+=($!)
+    fi
+    local header=()
+    [ "$first" = 1 ] && header=(--header)
+    first=0
+    "${load_cpu[@]}" /usr/bin/python3 bench/load/streams.py --streams "$n" \
+      --chunks "$STREAM_CHUNKS" --interval-ms "$interval" --mock "http://127.0.0.1:$mock_port" \
+      --target "direct=http://127.0.0.1:$mock_port/v1/chat/completions" \
+      --target "nginx=http://127.0.0.1:$nginx_port/v1/chat/completions@$nginx_pids" \
+      --target "inferencegw=http://127.0.0.1:$proxy_port/v1/chat/completions@$proxy_pid" \
+      --json "$dir/results.jsonl" "${header[@]}" || status=1
+    [ -n "${RESULTS:-}" ] && cat "$dir/results.jsonl" >>"$RESULTS"
+    if [ "${#sys_pids[@]}" -gt 0 ]; then
+      kill -INT "${sys_pids[@]}" 2>/dev/null || true
+      wait "${sys_pids[@]}" 2>/dev/null || true
+      /usr/bin/python3 - "$dir/results.jsonl" "$SYSCALLS/proxy-$n.txt" "$SYSCALLS/nginx-$n.txt" \
+        <<'PY' | tee "$SYSCALLS/per-chunk-$n.txt"
+import json, re, sys
+events = {r["target"]: r["events"] for r in map(json.loads, open(sys.argv[1])) if r.get("events")}
+for name, path in (("inferencegw", sys.argv[2]), ("nginx", sys.argv[3])):
+    counts = []
+    for line in open(path):
+        m = re.match(r"\s*([\d,]+)\s+syscalls:sys_enter_(\w+)", line)
+        if m and m.group(1) != "0":
+            counts.append((int(m.group(1).replace(",", "")), m.group(2)))
+    counts.sort(reverse=True)
+    n = events.get(name) or 1
+    total = sum(c for c, _ in counts)
+    top = ", ".join(f"{s} {c / n:.2f}" for c, s in counts[:10])
+    print(f"syscalls per chunk, {name}: {total / n:.2f} ({top})")
+PY
+    fi
+    if [ -n "$perf_pid" ]; then
+      kill -INT "$perf_pid" 2>/dev/null || true
+      wait "$perf_pid" 2>/dev/null || true
+      perf report -i "$PERF/proxy-$n.data" --no-children --stdio --sort dso,symbol 2>/dev/null |
+        grep -E '^ +[0-9]' | head -n 40 >"$PERF/proxy-$n.top.txt" || true
+      echo "perf: $PERF/proxy-$n.data, top symbols in $PERF/proxy-$n.top.txt"
+    fi
+
+    local pid rc
+    for pid in $proxy_pid $nginx_pid $mock_pid; do
+      local state
+      state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)
+      if [ -z "$state" ] || [ "$state" = Z ]; then
+        rc=0
+        wait "$pid" 2>/dev/null || rc=$?
+        echo "!! process $pid exited during the run with status $rc" \
+             "$([ "$rc" -gt 128 ] && echo "(signal $((rc - 128)))")" >&2
+        [ "$pid" = "$proxy_pid" ] && {
+          echo "!! inferencegw DIED; its last log lines other than access lines:" >&2
+          grep -v '"msg":"request"' "$dir/proxy.log" | tail -n 5 >&2
+        }
+        status=1
+      else
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+      fi
+    done
+    pids=()
+  done
+  echo
+  echo "summary (KB/stream: RSS growth / streams open at once; us/chunk: CPU time / SSE events" \
+       "relayed; median: stream completion time):"
+  /usr/bin/python3 bench/load/streams.py --summarize "$TMP"/n*/results.jsonl
+  return "$status"
+}
+if [ "$MODE" = stream ]; then
+  stream_mode
+  exit $?
+fi
 
 MOCK_PORT=$(free_port)
 "$MOCK" --listen "127.0.0.1:$MOCK_PORT" --threads "$MOCK_THREADS" --model mock-model \
