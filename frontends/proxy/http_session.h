@@ -90,8 +90,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // Called (once per registration) when the queue drops below the low-water mark after having
   // passed the high-water mark; lets the handler resume a paused upstream.
   void OnDrained(std::function<void()> callback) { on_drained_ = std::move(callback); }
-  static constexpr size_t kHighWater = 1 << 20;
-  static constexpr size_t kLowWater = 256 << 10;
+  static constexpr size_t kHighWater = 256 << 10;
+  static constexpr size_t kLowWater = 64 << 10;
 
   // While the handler works on a request, calls `on_gone` if the client closes its side.
   void WatchForClientGone(std::function<void()> on_gone);
