@@ -58,8 +58,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const ConfigSet& config
   absl::StatusOr<std::shared_ptr<const RouteTable>> table =
       RouteTable::Create(config, gateway->health_);
   if (!table.ok()) return table.status();
-  gateway->table_.store(*std::move(table), std::memory_order_release);
-  gateway->authenticator_.store(ClientAuthenticator::Create(config), std::memory_order_release);
+  gateway->table_ = *std::move(table);
+  gateway->authenticator_ = ClientAuthenticator::Create(config);
   gateway->generation_.store(1, std::memory_order_release);
   return gateway;
 }
@@ -73,8 +73,14 @@ absl::Status Gateway::Reload(const ConfigSet& config) {
   }
   std::vector<std::string> keys;
   for (const CompiledBackend& backend : (*table)->backends()) keys.push_back(backend.key);
-  table_.store(*std::move(table), std::memory_order_release);
-  authenticator_.store(ClientAuthenticator::Create(config), std::memory_order_release);
+  std::shared_ptr<const RouteTable> new_table = *std::move(table);
+  std::shared_ptr<const ClientAuthenticator> new_authenticator =
+      ClientAuthenticator::Create(config);
+  {
+    std::lock_guard<std::mutex> snapshot(snapshot_mu_);
+    table_.swap(new_table);
+    authenticator_.swap(new_authenticator);
+  }  // the old snapshots are released outside the lock (or later, by their last request)
   health_.RetainOnly(keys);
   generation_.fetch_add(1, std::memory_order_acq_rel);
   metrics_.config_reloads_total->GetCounter({"success"})->Inc();
@@ -82,11 +88,13 @@ absl::Status Gateway::Reload(const ConfigSet& config) {
 }
 
 std::shared_ptr<const RouteTable> Gateway::table() const {
-  return table_.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> snapshot(snapshot_mu_);
+  return table_;
 }
 
 std::shared_ptr<const ClientAuthenticator> Gateway::authenticator() const {
-  return authenticator_.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> snapshot(snapshot_mu_);
+  return authenticator_;
 }
 
 void Gateway::RefreshGauges(TimeNs now) {

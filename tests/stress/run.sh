@@ -41,6 +41,7 @@ for build in $builds; do
   ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:quarantine_size_mb=32} \
   UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1} \
   TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+  STRESS_SANITIZER=$sanitizer \
     $runner "$python" -m pytest -q -W error -p no:cacheprovider "$root/tests/stress" \
       --rootdir "$root/tests/stress" \
       --proxy "$root/$dir/frontends/proxy/inferencegw-proxy" \

@@ -118,11 +118,11 @@ def test_slow_readers_backpressure(stress, scale):
     grown_mib = (rss - rss_before) / 1024
     # Without backpressure the proxy would hold what the upstreams sent (~20 MiB a stream). A
     # sanitizer's quarantine, redzones and shadow memory add to RSS in proportion to what was
-    # allocated and freed, so its bound is looser; run.sh sets ASAN_OPTIONS/TSAN_OPTIONS.
-    sanitized = "ASAN_OPTIONS" in os.environ or "TSAN_OPTIONS" in os.environ
-    per_stream_mib = 8 if sanitized else 2
-    assert grown_mib < 16 + per_stream_mib * n, \
-        f"proxy RSS grew by {grown_mib:.0f} MiB for {n} paused streams"
+    # allocated and freed, not with what the proxy keeps: the bound is checked without them (the
+    # release run in `meson test`); run.sh sets STRESS_SANITIZER for its builds.
+    if not os.environ.get("STRESS_SANITIZER"):
+        assert grown_mib < 16 + 2 * n, \
+            f"proxy RSS grew by {grown_mib:.0f} MiB for {n} paused streams"
     for o in outcomes:
         assert o.status == 200 and o.left and len(o.body) >= read_after_resume, o
         text = o.stream_text()

@@ -96,8 +96,12 @@ class Gateway {
   ExperimentStats experiments_;
   MetricsRegistry registry_;
   GatewayMetrics metrics_;
-  std::atomic<std::shared_ptr<const RouteTable>> table_;
-  std::atomic<std::shared_ptr<const ClientAuthenticator>> authenticator_;
+  // The current snapshots. A plain mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's
+  // atomic shared_ptr unlocks its load with a relaxed store, which ThreadSanitizer (rightly, by
+  // the memory model) reports as a race with the next store. Held for a pointer copy only.
+  mutable std::mutex snapshot_mu_;
+  std::shared_ptr<const RouteTable> table_;
+  std::shared_ptr<const ClientAuthenticator> authenticator_;
   std::atomic<uint64_t> generation_{0};
   std::mutex reload_mu_;
 };
