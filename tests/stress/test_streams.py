@@ -131,4 +131,5 @@ def test_slow_readers_backpressure(stress, scale):
     assert alpha.stats()["streams"]["chunks_sent"] > sent  # resumed
     harness.wait_until(lambda: alpha.stats()["in_flight"] == 0, what="the streams to end")
     _, peak = proxy_rss_kib(proxy)
-    assert (peak - rss_before) / 1024 < 32 + 2 * n, f"proxy peak RSS {peak // 1024} MiB"
+    if not os.environ.get("STRESS_SANITIZER"):
+        assert (peak - rss_before) / 1024 < 32 + 2 * n, f"proxy peak RSS {peak // 1024} MiB"
