@@ -20,6 +20,7 @@ targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then targets=("${all_targets[@]}"); fi
 
 build_dir="${BUILD_DIR:-build-fuzz}"
+# A fresh temporary directory unless WORK_DIR names one; removed at the end unless named.
 work_dir="${WORK_DIR:-$(mktemp -d -t igw-fuzz.XXXXXX)}"
 cxx="${FUZZ_CXX:-clang++}"
 
