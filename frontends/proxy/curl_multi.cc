@@ -14,6 +14,14 @@ namespace {
 // readable: it is level-triggered).
 constexpr int kMaxEvents = 256;
 
+// The socket's unique identity (SO_COOKIE, Linux 4.12), or 0 when fd is not an open socket.
+uint64_t SocketCookie(int fd) {
+  uint64_t cookie = 0;
+  socklen_t size = sizeof(cookie);
+  if (::getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &size) != 0) return 0;
+  return cookie;
+}
+
 }  // namespace
 
 CurlMulti::CurlMulti(asio::io_context& io, TimerWheel& wheel)
@@ -83,7 +91,9 @@ curl_socket_t CurlMulti::OnOpenSocket(void* clientp, curlsocktype purpose,
   const curl_socket_t fd =
       ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
   if (fd < 0) return CURL_SOCKET_BAD;
-  self->sockets_[fd] = 0;
+  Socket& entry = self->sockets_[fd];
+  if (entry.events != 0) --self->watched_;  // a stale entry under the same number (see OnSocket)
+  entry = Socket{0, SocketCookie(fd)};
   return fd;
 }
 
@@ -91,7 +101,7 @@ int CurlMulti::OnCloseSocket(void* clientp, curl_socket_t fd) {
   auto* self = static_cast<CurlMulti*>(clientp);
   auto it = self->sockets_.find(fd);
   if (it != self->sockets_.end()) {
-    if (it->second != 0) {
+    if (it->second.events != 0) {
       ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
       --self->watched_;
     }
@@ -118,21 +128,31 @@ int CurlMulti::OnSocket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
     default:  // CURL_POLL_REMOVE
       break;
   }
-  if (wanted == it->second) return 0;  // curl restating what it waits for: nothing to change
+  Socket& entry = it->second;
+  if (wanted == entry.events) return 0;  // curl restating what it waits for: nothing to change
+  if (wanted == 0 && SocketCookie(fd) != entry.cookie) {
+    // libcurl 7.88 closes a socket that never finished connecting (a transfer removed while it
+    // connects) with a plain close(), not through OnCloseSocket, and tells us afterwards. The
+    // kernel has already dropped it from the epoll set, and its number may now belong to a
+    // socket of another thread: forget it without touching the descriptor.
+    --self->watched_;
+    self->sockets_.erase(it);
+    return 0;
+  }
   epoll_event ev{};
   ev.events = wanted;
   ev.data.fd = fd;
   int rc = 0;
   if (wanted == 0) {
     rc = ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-  } else if (it->second == 0) {
+  } else if (entry.events == 0) {
     rc = ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   } else {
     rc = ::epoll_ctl(self->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
   }
-  if (it->second != 0) --self->watched_;
-  it->second = rc == 0 ? wanted : 0;
-  if (it->second != 0) {
+  if (entry.events != 0) --self->watched_;
+  entry.events = rc == 0 ? wanted : 0;
+  if (entry.events != 0) {
     ++self->watched_;
     self->WatchSockets();
   }

@@ -77,8 +77,13 @@ class CurlMulti {
   bool watching_ = false;                       // a wait on epoll_watch_ is pending
   asio::steady_timer timer_;  // timeouts up to one wheel slot (0: as soon as possible)
   WheelTimer coarse_timer_;   // longer timeouts
-  // curl's sockets and the epoll events each is registered for (0: opened, not yet watched).
-  std::unordered_map<curl_socket_t, uint32_t> sockets_;
+  struct Socket {
+    uint32_t events = 0;  // what the epoll set watches it for (0: opened, not yet watched)
+    uint64_t cookie = 0;  // the kernel's SO_COOKIE: tells this socket from a later one that
+                          // reuses its number after curl closed it without telling us
+  };
+  // curl's sockets, by descriptor.
+  std::unordered_map<curl_socket_t, Socket> sockets_;
   size_t watched_ = 0;  // sockets in the epoll set
   std::vector<CURL*> pool_;
   size_t running_ = 0;
