@@ -52,8 +52,8 @@ def test_wrk_leaves_500_streams_at_once(stress, scale):
 
 # Clients leave at seeded random points: before the request body ends, while the upstream has
 # not answered yet, in the middle of an SSE event, and right after a complete event. Clients
-# that stay get complete streams; every upstream transfer ends; the counts in /metrics and the
-# ledger agree with what the clients saw.
+# that stay get complete streams; every upstream transfer ends; the request log, /metrics and
+# the ledger agree with what each client saw.
 def test_random_disconnects(stress, scale):
     alpha = stress.mock("alpha", "--latency-ms", "150", "--chunks", "10",
                         "--chunk-interval-ms", "20")
@@ -63,7 +63,10 @@ def test_random_disconnects(stress, scale):
     for i in range(scaled(scale, 1200, 40)):
         leave = rng.choice([clients.STAY, clients.BEFORE_BODY_END, clients.WAITING_UPSTREAM,
                             clients.MID_STREAM, clients.BETWEEN_CHUNKS])
-        plan = clients.Plan(body=clients.chat(stream=rng.random() < 0.8), leave=leave, tag=str(i))
+        body = clients.chat(stream=rng.random() < 0.8)
+        # Each client names its request, so the proxy's log line can be matched to it.
+        plan = clients.Plan(body=body, leave=leave, tag=f"rd-{i}",
+                            raw=clients.post(body, extra=f"x-request-id: rd-{i}\r\n"))
         if leave == clients.BEFORE_BODY_END:
             plan.leave_after = rng.randrange(1, 40)
         elif leave == clients.WAITING_UPSTREAM:
@@ -90,17 +93,44 @@ def test_random_disconnects(stress, scale):
                        what="the proxy's in-flight count to fall to 0")
     assert_serving(proxy, "alpha")
 
-    # Every request the proxy saw whole is counted once: 200 for those that completed (some
-    # clients that left late may still count as 200: the proxy had written everything), 499
-    # for those it saw leave. Clients that left before their body ended never made a request.
+    # Every request the proxy saw whole has exactly one log line, and /metrics counts the same.
+    # Whether a client that left got 200 or 499 depends on whether the proxy had written the
+    # whole response before the client's close reached it, so each client is checked against
+    # what it saw, never against a total.
+    def logged() -> dict[str, list[int]]:
+        seen: dict[str, list[int]] = {}
+        for e in proxy.log_entries():
+            if e.get("msg") == "request":
+                seen.setdefault(e.get("request_id", ""), []).append(e.get("status"))
+        return seen
+
+    def metrics_total() -> int:
+        return sum(requests_by_status(proxy).values())
+
+    harness.wait_until(lambda: sum(map(len, logged().values())) == metrics_total(),
+                       what="a log line for every request counted in /metrics")
+    seen = logged()
+    ours = {o.plan.tag for o in outcomes}
+    # The only other ids: assert_serving's request, and request timeouts of partial requests.
+    strangers = sorted(s for k, v in seen.items() if k not in ours for s in v)
+    assert strangers.count(200) == 1 and set(strangers) <= {200, 408}, strangers
+    for o in outcomes:
+        statuses = seen.get(o.plan.tag, [])
+        assert len(statuses) <= 1, (o, statuses)
+        if not o.left:
+            assert statuses == [200], (o, statuses)
+        elif o.plan.leave == clients.BEFORE_BODY_END:
+            assert statuses in ([], [408]), (o, statuses)  # never a whole request
+        elif o.status:  # left after the status line: the proxy saw the request and answered it
+            assert statuses in ([200], [499]), (o, statuses)
+        else:  # left before the status line: the proxy may not have read the request at all
+            assert statuses in ([], [200], [499], [408]), (o, statuses)
     by_status = requests_by_status(proxy)
-    ok = len(stayed) + 1  # + assert_serving's request
-    answered = ok + sum(1 for o in outcomes if o.left and o.status)  # left after the headers
-    whole = sum(1 for o in outcomes if o.sent_all) + 1
-    assert ok <= by_status.get("200", 0) <= answered, by_status
-    assert answered <= by_status.get("200", 0) + by_status.get("499", 0) <= whole, by_status
+    for status in ("200", "499", "408"):
+        assert by_status.get(status, 0) == sum(v.count(int(status)) for v in seen.values()), (
+            status, by_status)
     assert set(by_status) <= {"200", "499", "408"}, by_status
-    assert ledger_requests(proxy).get("default/a", 0) >= ok
+    assert ledger_requests(proxy).get("default/a", 0) >= len(stayed) + 1
 
 
 # A client that leaves aborts its upstream transfer within 100 ms: the mock's in-flight count
