@@ -37,6 +37,7 @@ inline constexpr std::string_view kReasonDuplicateDefaultRoute = "DuplicateDefau
 inline constexpr std::string_view kReasonDuplicateClientKey = "DuplicateClientKey";
 inline constexpr std::string_view kReasonSecretNotFound = "SecretNotFound";
 inline constexpr std::string_view kReasonModelConflict = "ModelConflict";
+inline constexpr std::string_view kReasonNoRouteWithoutHeader = "NoRouteWithoutHeader";
 inline constexpr std::string_view kReasonNoBackend = "NoBackend";
 inline constexpr std::string_view kReasonReadError = "ReadError";
 

@@ -85,6 +85,20 @@ void CheckDefaultRoutes(const ConfigSet& config, std::vector<ConfigIssue>* issue
                     ObjectLabel(kKindRoute, first->meta), CiteSuffix(first->meta, "spec.default")),
         kReasonDuplicateDefaultRoute));
   }
+  // With several routes, none default and none claiming models, a request without the route
+  // header reaches no route. (One route is the default by itself: see RouteTable.)
+  if (first != nullptr || config.routes.size() < 2) return;
+  for (const Route& route : config.routes) {
+    if (!route.spec.models.empty()) return;
+  }
+  const Route& route = config.routes.front();
+  issues->push_back(MakeIssue(
+      kKindRoute, route.meta, "spec.default",
+      fmt::format("none of the {} routes is the default (spec.default: true) or lists "
+                  "spec.models, so a request without the x-inferencegw-route header matches no "
+                  "route; make one route the default, or list the models each route serves",
+                  config.routes.size()),
+      kReasonNoRouteWithoutHeader, ConfigIssue::Severity::kWarning));
 }
 
 // An issue about a client key, placed at its entry in its Secret when known.

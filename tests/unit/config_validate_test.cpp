@@ -416,5 +416,35 @@ TEST_CASE("ValidateConfig on a config built in code") {
   for (const ConfigIssue& issue : issues) CHECK(issue.line == 0);
 }
 
+// Several routes, none the default and none listing models: only the route header reaches them.
+// One route alone is the default by itself; a default route or any models claim silences it.
+TEST_CASE("several routes that route nothing without the header") {
+  absl::StatusOr<ConfigSet> config = LoadConfigFromString(
+      Docs({Backend1("a"), Route1("one", "{defaultBackend: {name: a}}"),
+            Route1("two", "{defaultBackend: {name: a}}")}),
+      "v.yaml");
+  REQUIRE(config.ok());
+  std::vector<ConfigIssue> warnings = ConfigWarnings(*config);
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].reason == "NoRouteWithoutHeader");
+  CHECK(warnings[0].ToString() ==
+        "v.yaml:3: InferenceRoute default/one: spec.default: none of the 2 routes is the default "
+        "(spec.default: true) or lists spec.models, so a request without the x-inferencegw-route "
+        "header matches no route; make one route the default, or list the models each route "
+        "serves");
+  for (const char* fix : {"{defaultBackend: {name: a}, default: true}",
+                          "{defaultBackend: {name: a}, models: [\"gpt-*\"]}"}) {
+    config = LoadConfigFromString(
+        Docs({Backend1("a"), Route1("one", "{defaultBackend: {name: a}}"), Route1("two", fix)}),
+        "v.yaml");
+    REQUIRE(config.ok());
+    CHECK(ConfigWarnings(*config).empty());
+  }
+  config = LoadConfigFromString(Docs({Backend1("a"), Route1("one", "{defaultBackend: {name: a}}")}),
+                                "v.yaml");
+  REQUIRE(config.ok());
+  CHECK(ConfigWarnings(*config).empty());
+}
+
 }  // namespace
 }  // namespace inferencegw
