@@ -296,8 +296,9 @@ def test_crd_ranges_and_enums_match_the_loader(k8s_sync_binary, tmp_path):
             assert code == 1 and field in out, f"{field}={value!r} should be rejected: {out}"
 
 
-# The samples are the seed README's two YAML examples, verbatim, and load (warnings only for
-# the API-key Secrets they reference).
+# The samples are the seed README's two YAML examples, verbatim but for lines marked "not in
+# the seed" (which make them route without the route header), and load (warnings only for the
+# API-key Secrets they reference).
 def test_samples_reproduce_the_seed(k8s_sync_binary):
     readme = pathlib.Path("/work/shared/seed/inference-gateway-README.md")
     blocks = re.findall(r"```yaml\n(.*?)```", readme.read_text(), re.S) if readme.exists() else []
@@ -306,7 +307,10 @@ def test_samples_reproduce_the_seed(k8s_sync_binary):
     seed_copies = [(REPO / "tests" / "fixtures" / "seed" / n).read_text()
                    for n in ("example-1-multi-provider.yaml", "example-2-ab-testing.yaml")]
     for sample_text, seed_text in zip(samples, seed_copies):
-        assert sample_text.endswith(seed_text)
+        added = [line for line in sample_text.splitlines(True) if "# not in the seed" in line]
+        assert len(added) == 1
+        assert "".join(line for line in sample_text.splitlines(True)
+                       if line not in added).endswith(seed_text)
     for block, seed_text in zip(blocks, seed_copies):
         assert block == seed_text
     code, out = run_check(k8s_sync_binary, DEPLOY / "samples")
