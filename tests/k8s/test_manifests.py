@@ -442,3 +442,18 @@ def test_grafana_dashboard():
     assert sum("histogram_quantile(0.99" in e for e in exprs) >= 1
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+
+
+# deploy/ names the image scripts/build-image.sh builds, at the project's version.
+def test_deploy_names_the_image_the_build_script_makes():
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    (image,) = [i for i in kustomization["images"] if i["name"] == "inferencegw"]
+    version = re.search(r"version: '([^']+)'", (REPO / "meson.build").read_text()).group(1)
+    assert image["newTag"] == version
+    script = (REPO / "scripts" / "build-image.sh").read_text()
+    assert f"image=${{IMAGE:-{image['newName']}:$version}}" in script
+    containerfile = (REPO / "Containerfile").read_text()
+    assert "USER 65532:65532" in containerfile  # the ids deploy/gateway runs as
+    pod = yaml.safe_load_all((DEPLOY / "gateway" / "deployment.yaml").read_text())
+    spec = next(d for d in pod if d and d.get("kind") == "Deployment")["spec"]["template"]["spec"]
+    assert spec["securityContext"]["runAsUser"] == 65532
