@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "fuzz_common.h"
 #include "fuzz_input.h"
 #include "inferencegw/config_loader.h"
 #include "inferencegw/health_tracker.h"
@@ -17,12 +18,6 @@
 
 namespace inferencegw::fuzz {
 namespace {
-
-bool IsJson(std::string_view text) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  return parser.parse(simdjson::padded_string(text)).get(root) == simdjson::SUCCESS;
-}
 
 void CheckRoundTrip(const ConfigSet& config) {
   const std::string manifests = RenderManifests(config);

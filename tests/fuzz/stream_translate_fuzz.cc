@@ -10,17 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_common.h"
 #include "fuzz_input.h"
 #include "inferencegw/translate.h"
 
 namespace inferencegw::fuzz {
 namespace {
-
-constexpr ClientApi kApis[] = {ClientApi::kChatCompletions, ClientApi::kCompletions,
-                               ClientApi::kEmbeddings,      ClientApi::kMessages,
-                               ClientApi::kKServeV1,        ClientApi::kKServeV2};
-constexpr WireFormat kFormats[] = {WireFormat::kOpenAI, WireFormat::kAnthropic, WireFormat::kCohere,
-                                   WireFormat::kKServe};
 
 struct Result {
   std::string out;

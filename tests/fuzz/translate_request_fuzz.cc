@@ -11,23 +11,12 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "fuzz_common.h"
 #include "fuzz_input.h"
 #include "inferencegw/translate.h"
 
 namespace inferencegw::fuzz {
 namespace {
-
-constexpr ClientApi kApis[] = {ClientApi::kChatCompletions, ClientApi::kCompletions,
-                               ClientApi::kEmbeddings,      ClientApi::kMessages,
-                               ClientApi::kKServeV1,        ClientApi::kKServeV2};
-constexpr WireFormat kFormats[] = {WireFormat::kOpenAI, WireFormat::kAnthropic, WireFormat::kCohere,
-                                   WireFormat::kKServe};
-
-bool IsJson(std::string_view text) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  return parser.parse(simdjson::padded_string(text)).get(root) == simdjson::SUCCESS;
-}
 
 void Translate(ClientApi api, std::string_view body, const RequestFacts& facts, WireFormat upstream,
                const TranslateOptions& options) {

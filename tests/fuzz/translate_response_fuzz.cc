@@ -12,25 +12,15 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "fuzz_common.h"
 #include "fuzz_input.h"
 #include "inferencegw/translate.h"
 
 namespace inferencegw::fuzz {
 namespace {
 
-constexpr ClientApi kApis[] = {ClientApi::kChatCompletions, ClientApi::kCompletions,
-                               ClientApi::kEmbeddings,      ClientApi::kMessages,
-                               ClientApi::kKServeV1,        ClientApi::kKServeV2};
-constexpr WireFormat kFormats[] = {WireFormat::kOpenAI, WireFormat::kAnthropic, WireFormat::kCohere,
-                                   WireFormat::kKServe};
 constexpr int kStatuses[] = {400, 401, 402, 403, 404, 408, 413, 422,
                              429, 500, 502, 503, 504, 529, 418, 599};
-
-bool IsJson(std::string_view text) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  return parser.parse(simdjson::padded_string(text)).get(root) == simdjson::SUCCESS;
-}
 
 void CheckJson(std::string_view what, const std::string& text) {
   if (IsJson(text)) return;

@@ -10,14 +10,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "fuzz_common.h"
 #include "fuzz_input.h"
 #include "inferencegw/usage_parser.h"
 
 namespace inferencegw::fuzz {
 namespace {
-
-constexpr WireFormat kFormats[] = {WireFormat::kOpenAI, WireFormat::kAnthropic, WireFormat::kCohere,
-                                   WireFormat::kKServe};
 
 bool SameUsage(const Usage& a, const Usage& b) {
   return a.present == b.present && a.input_tokens == b.input_tokens &&
