@@ -85,6 +85,20 @@ std::string_view ProviderName(Provider provider) {
   return "unknown";
 }
 
+std::string_view BudgetPeriodName(BudgetPeriod period) {
+  switch (period) {
+    case BudgetPeriod::kHour:
+      return "hour";
+    case BudgetPeriod::kDay:
+      return "day";
+    case BudgetPeriod::kWeek:
+      return "week";
+    case BudgetPeriod::kMonth:
+      return "month";
+  }
+  return "unknown";
+}
+
 std::string ConfigIssue::ToString() const {
   std::string out;
   if (!file.empty()) {

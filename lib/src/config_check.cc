@@ -292,6 +292,86 @@ void CheckRoute(const Route& route, std::vector<ConfigIssue>* issues) {
   for (size_t i = 0; i < spec.models.size(); ++i) {
     c.Required(fmt::format("spec.models[{}]", i), spec.models[i]);
   }
+  if (spec.budget) {
+    for (FieldProblem& p : CheckBudget(*spec.budget, /*on_key=*/false)) {
+      c.Add(SubField("spec.budget", p.field), std::move(p.message), p.reason);
+    }
+  }
+}
+
+std::string SubField(std::string_view parent, std::string_view field) {
+  if (field.empty()) return std::string(parent);
+  if (parent.empty()) return std::string(field);
+  return fmt::format("{}.{}", parent, field);
+}
+
+std::vector<FieldProblem> CheckBudget(const BudgetConfig& budget, bool on_key) {
+  std::vector<FieldProblem> out;
+  auto not_negative = [&](std::string_view field, PriceNanos price) {
+    if (price < 0) {
+      out.push_back(
+          {std::string(field), fmt::format("must not be negative, got {}", FormatPrice(price))});
+    }
+  };
+  not_negative("limit", budget.limit);
+  if (on_key && budget.per_user != 0) {
+    out.push_back({"perUser", "not allowed on a client key (a key is one user: use limit)"});
+  } else {
+    not_negative("perUser", budget.per_user);
+  }
+  if (budget.limit == 0 && (on_key || budget.per_user == 0)) {
+    out.push_back(
+        {"", on_key ? "needs a limit" : "needs a limit or perUser (or both)", kReasonMissingField});
+  }
+  if (!IsCurrencyCode(budget.currency)) {
+    out.push_back({"currency", fmt::format("must be three uppercase letters (ISO 4217), got \"{}\"",
+                                           budget.currency)});
+  }
+  return out;
+}
+
+std::vector<FieldProblem> CheckKeyPolicy(const ClientKey& key) {
+  std::vector<FieldProblem> out;
+  for (size_t i = 0; i < key.routes.size(); ++i) {
+    const std::string& route = key.routes[i];
+    const size_t slash = route.find('/');
+    const bool valid = slash != std::string::npos &&
+                       IsDns1123Label(std::string_view(route).substr(0, slash)) &&
+                       IsDns1123Subdomain(std::string_view(route).substr(slash + 1));
+    if (route.empty()) {
+      out.push_back({fmt::format("routes[{}]", i), "must not be empty", kReasonMissingField});
+    } else if (!valid) {
+      out.push_back(
+          {fmt::format("routes[{}]", i),
+           fmt::format("invalid route \"{}\": must be a route name or namespace/name", route)});
+    }
+  }
+  for (size_t i = 0; i < key.models.size(); ++i) {
+    if (key.models[i].empty()) {
+      out.push_back({fmt::format("models[{}]", i), "must not be empty", kReasonMissingField});
+    }
+  }
+  if (key.requests_per_minute < 0) {
+    out.push_back({"rateLimit.requestsPerMinute",
+                   fmt::format("must be at least 0, got {}", key.requests_per_minute)});
+  }
+  if (key.tokens_per_minute < 0) {
+    out.push_back({"rateLimit.tokensPerMinute",
+                   fmt::format("must be at least 0, got {}", key.tokens_per_minute)});
+  }
+  if (key.budget) {
+    for (FieldProblem& p : CheckBudget(*key.budget, /*on_key=*/true)) {
+      p.field = SubField("budget", p.field);
+      out.push_back(std::move(p));
+    }
+  }
+  constexpr int64_t kLastSecondOf9999 = 253'402'300'799;  // RFC 3339 has four-digit years
+  if (key.expires_unix_seconds < 0) {
+    out.push_back({"expires", "must not be before 1970-01-01T00:00:00Z"});
+  } else if (key.expires_unix_seconds > kLastSecondOf9999) {
+    out.push_back({"expires", "must not be after 9999-12-31T23:59:59Z"});
+  }
+  return out;
 }
 
 void CheckSecret(const Secret& secret, std::vector<ConfigIssue>* issues) {

@@ -39,6 +39,8 @@ inline constexpr std::string_view kReasonSecretNotFound = "SecretNotFound";
 inline constexpr std::string_view kReasonModelConflict = "ModelConflict";
 inline constexpr std::string_view kReasonNoRouteWithoutHeader = "NoRouteWithoutHeader";
 inline constexpr std::string_view kReasonNoBackend = "NoBackend";
+inline constexpr std::string_view kReasonRouteNotFound = "RouteNotFound";
+inline constexpr std::string_view kReasonBudgetNeverCharged = "BudgetNeverCharged";
 inline constexpr std::string_view kReasonReadError = "ReadError";
 
 // Kubernetes annotation kubectl apply writes with the whole object (a Secret's values included).
@@ -70,9 +72,27 @@ bool IsError(const ConfigIssue& issue);
 void CheckBackend(const Backend& backend, std::vector<ConfigIssue>* issues);
 void CheckRoute(const Route& route, std::vector<ConfigIssue>* issues);
 void CheckSecret(const Secret& secret, std::vector<ConfigIssue>* issues);
-// Client keys built in code: user, hash format, attribute names (the parser ensures these).
+// A problem found by a rule that objects of several kinds share: `field` is relative to where
+// the checked value sits ("limit", "routes[1]"; "" for the value itself).
+struct FieldProblem {
+  std::string field;
+  std::string message;
+  std::string_view reason = kReasonInvalidValue;
+};
+// `parent` + `field`: ("spec.budget", "limit") -> "spec.budget.limit"; ("a", "") -> "a".
+std::string SubField(std::string_view parent, std::string_view field);
+// A spend budget's rules: limit and perUser not negative, at least one of them set, a currency
+// code; `on_key` (a client key's own budget): perUser not allowed.
+std::vector<FieldProblem> CheckBudget(const BudgetConfig& budget, bool on_key);
+// A client key's policy rules: routes as "namespace/name", model globs not empty, limits not
+// negative, the budget (CheckBudget), expiry from 1970 to 9999. Fields are relative to the key's
+// entry ("routes[0]", "rateLimit.requestsPerMinute", "budget.limit", "expires").
+std::vector<FieldProblem> CheckKeyPolicy(const ClientKey& key);
+// Client keys built in code: user, hash format, attribute names, policy (the parser ensures
+// these).
 void CheckClientKeyFormats(const ConfigSet& config, std::vector<ConfigIssue>* issues);
-// Cross-object rules: duplicates, references, default routes, client keys, model claims.
+// Cross-object rules: duplicates, references, default routes, client keys, model claims,
+// budgets that nothing charges.
 void CheckReferences(const ConfigSet& config, std::vector<ConfigIssue>* issues);
 
 // The largest config accepted: one string for ParseManifests / LoadConfigFromString, and all the

@@ -6,6 +6,7 @@
 #include "config_yaml_internal.h"
 #include "fmt/format.h"
 #include "inferencegw/config_loader.h"
+#include "inferencegw/provider.h"
 
 namespace inferencegw {
 namespace internal {
@@ -88,7 +89,8 @@ bool Covers(std::string_view error_field, std::string_view field) {
 }
 
 // Moves the reader's issues (labelled with the object) and the object's own checks into the
-// context, leaving out checks on fields that already have a parse error.
+// context, leaving out checks on fields that already have a parse error, and "missing" checks
+// on a block with a parse error inside (the value that failed to parse is what is missing).
 void Finish(const Context& ctx, std::string_view kind, const ObjectMeta& meta, YamlReader* r,
             std::vector<ConfigIssue> checks) {
   const std::string label = ObjectLabel(kind, meta);
@@ -98,7 +100,8 @@ void Finish(const Context& ctx, std::string_view kind, const ObjectMeta& meta, Y
   }
   for (ConfigIssue& check : checks) {
     const bool covered = std::any_of(r->issues().begin(), r->issues().end(), [&](const auto& i) {
-      return IsError(i) && Covers(i.field, check.field);
+      return IsError(i) && (Covers(i.field, check.field) ||
+                            (check.reason == kReasonMissingField && Covers(check.field, i.field)));
     });
     if (!covered) ctx.issues->push_back(std::move(check));
   }
@@ -206,8 +209,48 @@ void ReadSecretEntries(YamlReader* r, Node node, Path path, bool base64,
   }
 }
 
-// A client-key entry: the key itself, or {key | keySha256, attributes}.
-std::optional<ClientKey> ReadClientKey(YamlReader* r, const std::string& user,
+// An RFC 3339 time (UTC or with an offset) as Unix seconds, rounded down.
+void ReadExpiry(YamlReader* r, Node node, Path path, int64_t* unix_seconds) {
+  std::string text;
+  r->String(node, path, &text);
+  if (text.empty()) return;
+  const std::optional<int64_t> seconds = ParseRfc3339Seconds(text);
+  if (!seconds) {
+    r->Error(
+        node, path,
+        fmt::format("must be an RFC 3339 time such as \"2027-01-01T00:00:00Z\", got \"{}\"", text),
+        kReasonInvalidValue);
+    return;
+  }
+  if (*seconds <= 0) {
+    r->Error(node, path, fmt::format("must be after 1970-01-01T00:00:00Z, got \"{}\"", text),
+             kReasonInvalidValue);
+    return;
+  }
+  *unix_seconds = *seconds;
+}
+
+// A key's `routes`, stored as "namespace/name" (a bare name is in `ns`, the Secret's namespace).
+void ReadKeyRoutes(YamlReader* r, Node node, Path path, std::string_view ns,
+                   std::vector<std::string>* routes) {
+  r->StringList(node, path, routes);
+  for (std::string& route : *routes) {
+    if (!route.empty() && route.find('/') == std::string::npos) {
+      route = fmt::format("{}/{}", ns, route);
+    }
+  }
+}
+
+// A key's own `rateLimit`: {requestsPerMinute, tokensPerMinute}.
+void ReadKeyRateLimit(YamlReader* r, Node node, Path path, ClientKey* ck) {
+  r->Map(node, path,
+         {{"requestsPerMinute", [&](Node v, Path p) { r->Int(v, p, &ck->requests_per_minute); }},
+          {"tokensPerMinute", [&](Node v, Path p) { r->Int64(v, p, &ck->tokens_per_minute); }}});
+}
+
+// A client-key entry: the key itself, or {key | keySha256, attributes, policy fields}. `ns` is
+// the Secret's namespace.
+std::optional<ClientKey> ReadClientKey(YamlReader* r, const std::string& user, std::string_view ns,
                                        const SecretEntry& entry) {
   ClientKey ck;
   ck.user = user;
@@ -243,7 +286,15 @@ std::optional<ClientKey> ReadClientKey(YamlReader* r, const std::string& user,
              has_hash = true;
              r->String(v, p, &hash);
            }},
-          {"attributes", [&](Node v, Path p) { r->StringMap(v, p, &ck.attributes, true); }}});
+          {"attributes", [&](Node v, Path p) { r->StringMap(v, p, &ck.attributes, true); }},
+          {"routes", [&](Node v, Path p) { ReadKeyRoutes(r, v, p, ns, &ck.routes); }},
+          {"models", [&](Node v, Path p) { r->StringList(v, p, &ck.models); }},
+          {"rateLimit", [&](Node v, Path p) { ReadKeyRateLimit(r, v, p, &ck); }},
+          {"budget",
+           [&](Node v, Path p) {
+             if (!v.IsNull()) ReadBudget(r, v, p, /*on_key=*/true, &ck.budget.emplace());
+           }},
+          {"expires", [&](Node v, Path p) { ReadExpiry(r, v, p, &ck.expires_unix_seconds); }}});
   for (const auto& [name, value] : ck.attributes) {
     if (!IsHeaderName(name)) {
       r->ErrorAt(fmt::format("{}.attributes[{}]", entry.path, name),
@@ -256,6 +307,11 @@ std::optional<ClientKey> ReadClientKey(YamlReader* r, const std::string& user,
     r->ErrorAt(entry.path + ".key", "the key must not be empty", kReasonMissingField);
   } else if (has_hash && !IsSha256Hex(hash)) {
     r->ErrorAt(entry.path + ".keySha256", "must be 64 hex digits (a SHA-256)", kReasonInvalidValue);
+  }
+  if (r->issues().size() == before) {
+    for (FieldProblem& p : CheckKeyPolicy(ck)) {
+      r->ErrorAt(SubField(entry.path, p.field), std::move(p.message), p.reason);
+    }
   }
   r->FixLine(0);
   if (r->issues().size() != before) return std::nullopt;
@@ -284,7 +340,7 @@ void ReadSecret(const Context& ctx, Node doc) {
   const bool client_keys = IsClientKeySecret(secret);
   for (const auto& [key, entry] : data) {
     if (client_keys) {
-      std::optional<ClientKey> ck = ReadClientKey(&r, key, entry);
+      std::optional<ClientKey> ck = ReadClientKey(&r, key, secret.meta.namespace_, entry);
       if (!ck) continue;
       ck->secret = secret.meta.Key();
       ctx.config->client_keys.push_back(std::move(*ck));

@@ -198,6 +198,40 @@ void ReadExperiment(YamlReader* r, Node node, Path path, ExperimentConfig* e) {
 
 }  // namespace
 
+void ReadBudget(YamlReader* r, const YamlNode& node, const std::string& path, bool on_key,
+                BudgetConfig* budget) {
+  // Not 0: leaving the field out is how a budget says "no cap".
+  auto positive_price = [r](PriceNanos* out) {
+    return [r, out](Node v, Path p) {
+      const size_t before = r->issues().size();
+      r->Price(v, p, out);
+      if (r->issues().size() == before && v.IsScalar() && *out == 0) {
+        r->Error(v, p, "must be greater than 0", kReasonInvalidValue);
+      }
+    };
+  };
+  YamlReader::Handler per_user = positive_price(&budget->per_user);
+  if (on_key) {
+    per_user = [r](Node v, Path p) {
+      r->Error(v, p, "not allowed on a client key (a key is one user: use limit)",
+               kReasonInvalidValue);
+    };
+  }
+  r->Map(node, path,
+         {{"limit", positive_price(&budget->limit)},
+          {"perUser", per_user},
+          {"period",
+           [&](Node v, Path p) {
+             r->Enum<BudgetPeriod>(v, p,
+                                   {{"hour", BudgetPeriod::kHour},
+                                    {"day", BudgetPeriod::kDay},
+                                    {"week", BudgetPeriod::kWeek},
+                                    {"month", BudgetPeriod::kMonth}},
+                                   &budget->period);
+           }},
+          {"currency", [&](Node v, Path p) { r->String(v, p, &budget->currency); }}});
+}
+
 void ReadRouteSpec(YamlReader* r, const YamlNode& node, RouteSpec* spec) {
   r->Map(
       node, "spec",
@@ -220,7 +254,10 @@ void ReadRouteSpec(YamlReader* r, const YamlNode& node, RouteSpec* spec) {
        {"costTracking", [&](Node v, Path p) { r->Bool(v, p, &spec->cost_tracking); }},
        {"enableLogging", [&](Node v, Path p) { r->Bool(v, p, &spec->enable_logging); }},
        {"models", [&](Node v, Path p) { r->StringList(v, p, &spec->models); }},
-       {"default", [&](Node v, Path p) { r->Bool(v, p, &spec->is_default); }}});
+       {"default", [&](Node v, Path p) { r->Bool(v, p, &spec->is_default); }},
+       {"budget", [&](Node v, Path p) {
+          if (!v.IsNull()) ReadBudget(r, v, p, /*on_key=*/false, &spec->budget.emplace());
+        }}});
 }
 
 }  // namespace inferencegw::internal

@@ -1,8 +1,9 @@
 // RenderConfigJson: the whole config as JSON for people (/admin/config). Secrets appear by name,
-// type and key names only; client keys by user, Secret and attributes only.
+// type and key names only; client keys by user, Secret, attributes and policy only.
 #include "config_internal.h"
 #include "fmt/format.h"
 #include "inferencegw/config_loader.h"
+#include "inferencegw/provider.h"
 #include "json_writer.h"
 
 namespace inferencegw {
@@ -40,6 +41,22 @@ void Meta(JsonWriter& w, const ObjectMeta& meta, bool with_labels) {
 
 void Price(JsonWriter& w, std::string_view key, PriceNanos price) {
   w.Key(key).String(FormatPrice(price));
+}
+
+// Caps that are not set (0) are null.
+void BudgetJson(JsonWriter& w, const BudgetConfig& b, bool with_per_user) {
+  auto cap = [&](std::string_view key, PriceNanos price) {
+    if (price != 0) {
+      Price(w, key, price);
+    } else {
+      w.Key(key).Null();
+    }
+  };
+  w.Key("budget").BeginObject();
+  cap("limit", b.limit);
+  if (with_per_user) cap("perUser", b.per_user);
+  w.Key("period").String(BudgetPeriodName(b.period)).Key("currency").String(b.currency);
+  w.EndObject();
 }
 
 void BackendSpecJson(JsonWriter& w, const BackendSpec& spec) {
@@ -159,7 +176,27 @@ void RouteSpecJson(JsonWriter& w, const RouteSpec& spec) {
   w.EndArray();
   w.Key("costTracking").Bool(spec.cost_tracking).Key("enableLogging").Bool(spec.enable_logging);
   StringList(w, "models", spec.models);
-  w.Key("default").Bool(spec.is_default).EndObject();
+  w.Key("default").Bool(spec.is_default);
+  if (spec.budget) BudgetJson(w, *spec.budget, /*with_per_user=*/true);
+  w.EndObject();
+}
+
+// A client key by user, Secret, attributes and policy: never its hash.
+void ClientKeyJson(JsonWriter& w, const ClientKey& k) {
+  w.BeginObject().Key("user").String(k.user).Key("secret").String(k.secret);
+  StringMap(w, "attributes", k.attributes);
+  StringList(w, "routes", k.routes);
+  StringList(w, "models", k.models);
+  w.Key("rateLimit").BeginObject().Key("requestsPerMinute").Int(k.requests_per_minute);
+  w.Key("tokensPerMinute").Int(k.tokens_per_minute).EndObject();
+  if (k.budget) BudgetJson(w, *k.budget, /*with_per_user=*/false);
+  w.Key("expires");
+  if (k.expires_unix_seconds != 0) {
+    w.String(FormatRfc3339(k.expires_unix_seconds));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
 }
 
 }  // namespace
@@ -192,11 +229,7 @@ std::string RenderConfigJson(const ConfigSet& config) {
     w.EndArray().EndObject();
   }
   w.EndArray().Key("clientKeys").BeginArray();
-  for (const ClientKey& k : config.client_keys) {
-    w.BeginObject().Key("user").String(k.user).Key("secret").String(k.secret);
-    StringMap(w, "attributes", k.attributes);
-    w.EndObject();
-  }
+  for (const ClientKey& k : config.client_keys) ClientKeyJson(w, k);
   w.EndArray().EndObject();
   return out;
 }

@@ -6,6 +6,7 @@
 #include "config_internal.h"
 #include "fmt/format.h"
 #include "inferencegw/config_loader.h"
+#include "inferencegw/provider.h"
 
 namespace inferencegw {
 
@@ -189,6 +190,17 @@ void FallbackYaml(Writer& w, const FallbackConfig& f) {
   w.EndMap();
 }
 
+// Writes limit and perUser only when set (0 means "no cap" and is not a valid manifest value);
+// period and currency always.
+void BudgetYaml(Writer& w, const BudgetConfig& b) {
+  w.BeginMap("budget");
+  if (b.limit != 0) Price(w, "limit", b.limit);
+  if (b.per_user != 0) Price(w, "perUser", b.per_user);
+  w.Str("period", BudgetPeriodName(b.period));
+  w.Str("currency", b.currency);
+  w.EndMap();
+}
+
 void RouteSpecYaml(Writer& w, const RouteSpec& spec) {
   const RouteSpec d;
   w.BeginMap("spec");
@@ -246,14 +258,17 @@ void RouteSpecYaml(Writer& w, const RouteSpec& spec) {
   if (spec.enable_logging != d.enable_logging) w.Bool("enableLogging", spec.enable_logging);
   if (!spec.models.empty()) w.StrList("models", spec.models);
   if (spec.is_default) w.Bool("default", true);
+  if (spec.budget) BudgetYaml(w, *spec.budget);
   w.EndMap();
 }
 
-// A client key as its Secret entry: {keySha256: ..., attributes: {...}} in flow style.
+// A client key as its Secret entry, in flow style: {keySha256: ..., attributes: {...}} and the
+// policy fields that are set (routes as "namespace/name").
 std::string ClientKeyEntry(const ClientKey& key) {
   YAML::Emitter e;
+  Writer w(e);
   e << YAML::Flow << YAML::BeginMap;
-  e << YAML::Key << "keySha256" << YAML::Value << YAML::DoubleQuoted << key.sha256_hex;
+  w.Str("keySha256", key.sha256_hex);
   if (!key.attributes.empty()) {
     e << YAML::Key << "attributes" << YAML::Value << YAML::BeginMap;
     for (const auto& [k, v] : key.attributes) {
@@ -261,6 +276,16 @@ std::string ClientKeyEntry(const ClientKey& key) {
     }
     e << YAML::EndMap;
   }
+  if (!key.routes.empty()) w.StrList("routes", key.routes);
+  if (!key.models.empty()) w.StrList("models", key.models);
+  if (key.requests_per_minute != 0 || key.tokens_per_minute != 0) {
+    w.BeginMap("rateLimit");
+    w.IntIf("requestsPerMinute", key.requests_per_minute, 0);
+    w.IntIf("tokensPerMinute", key.tokens_per_minute, 0);
+    w.EndMap();
+  }
+  if (key.budget) BudgetYaml(w, *key.budget);
+  if (key.expires_unix_seconds != 0) w.Str("expires", FormatRfc3339(key.expires_unix_seconds));
   e << YAML::EndMap;
   return e.c_str();
 }

@@ -44,31 +44,64 @@ void CheckDuplicates(std::string_view kind, const std::vector<T>& objects,
   }
 }
 
+// Calls `visit(field, name)` for every backend name a route refers to (rules, defaultBackend,
+// fallback, experiments), in that order.
+template <typename Visit>
+void ForEachBackendName(const RouteSpec& spec, Visit visit) {
+  for (size_t i = 0; i < spec.rules.size(); ++i) {
+    for (size_t j = 0; j < spec.rules[i].backends.size(); ++j) {
+      visit(fmt::format("spec.rules[{}].backends[{}].name", i, j), spec.rules[i].backends[j].name);
+    }
+  }
+  if (spec.default_backend) visit("spec.defaultBackend.name", spec.default_backend->name);
+  if (spec.fallback) {
+    for (size_t i = 0; i < spec.fallback->backends.size(); ++i) {
+      visit(fmt::format("spec.fallback.backends[{}]", i), spec.fallback->backends[i]);
+    }
+  }
+  for (size_t i = 0; i < spec.experiments.size(); ++i) {
+    visit(fmt::format("spec.experiments[{}].control", i), spec.experiments[i].control);
+    visit(fmt::format("spec.experiments[{}].treatment", i), spec.experiments[i].treatment);
+  }
+}
+
 // `backends` holds the "namespace/name" of every backend.
 void CheckRouteReferences(const std::set<std::string>& backends, const Route& route,
                           std::vector<ConfigIssue>* issues) {
-  auto check = [&](const std::string& field, const std::string& name) {
+  ForEachBackendName(route.spec, [&](const std::string& field, const std::string& name) {
     if (name.empty() || backends.count(route.meta.namespace_ + "/" + name) > 0) return;
     issues->push_back(MakeIssue(kKindRoute, route.meta, field,
                                 fmt::format("unknown backend \"{}\"", name),
                                 kReasonBackendNotFound));
-  };
-  const RouteSpec& spec = route.spec;
-  for (size_t i = 0; i < spec.rules.size(); ++i) {
-    for (size_t j = 0; j < spec.rules[i].backends.size(); ++j) {
-      check(fmt::format("spec.rules[{}].backends[{}].name", i, j), spec.rules[i].backends[j].name);
-    }
+  });
+}
+
+// A route budget that no request can ever be charged to: cost tracking is off, or none of the
+// route's backends prices its cost in the budget's currency.
+void CheckBudgetCharges(const ConfigSet& config, const Route& route,
+                        std::vector<ConfigIssue>* issues) {
+  if (!route.spec.budget) return;
+  const BudgetConfig& budget = *route.spec.budget;
+  if (!route.spec.cost_tracking) {
+    issues->push_back(MakeIssue(kKindRoute, route.meta, "spec.budget",
+                                "spec.costTracking is false, so nothing is ever charged to this "
+                                "budget and it never refuses a request",
+                                kReasonBudgetNeverCharged, ConfigIssue::Severity::kWarning));
+    return;
   }
-  if (spec.default_backend) check("spec.defaultBackend.name", spec.default_backend->name);
-  if (spec.fallback) {
-    for (size_t i = 0; i < spec.fallback->backends.size(); ++i) {
-      check(fmt::format("spec.fallback.backends[{}]", i), spec.fallback->backends[i]);
-    }
-  }
-  for (size_t i = 0; i < spec.experiments.size(); ++i) {
-    check(fmt::format("spec.experiments[{}].control", i), spec.experiments[i].control);
-    check(fmt::format("spec.experiments[{}].treatment", i), spec.experiments[i].treatment);
-  }
+  bool priced = false;
+  ForEachBackendName(route.spec, [&](const std::string&, const std::string& name) {
+    const Backend* backend = config.FindBackend(route.meta.namespace_, name);
+    priced = priced || (backend != nullptr && backend->spec.cost &&
+                        backend->spec.cost->currency == budget.currency);
+  });
+  if (priced) return;
+  issues->push_back(MakeIssue(
+      kKindRoute, route.meta, "spec.budget.currency",
+      fmt::format("none of the route's backends prices its cost in {} (spec.cost.currency), so "
+                  "nothing is ever charged to this budget and it never refuses a request",
+                  budget.currency),
+      kReasonBudgetNeverCharged, ConfigIssue::Severity::kWarning));
 }
 
 void CheckDefaultRoutes(const ConfigSet& config, std::vector<ConfigIssue>* issues) {
@@ -101,9 +134,12 @@ void CheckDefaultRoutes(const ConfigSet& config, std::vector<ConfigIssue>* issue
       kReasonNoRouteWithoutHeader, ConfigIssue::Severity::kWarning));
 }
 
-// An issue about a client key, placed at its entry in its Secret when known.
+// An issue about a client key (or `subfield` of its entry: "routes[0]"), placed at its entry in
+// its Secret when known.
 ConfigIssue ClientKeyIssue(const ConfigSet& config, const ClientKey& key, size_t index,
-                           std::string message, std::string_view reason) {
+                           std::string message, std::string_view reason,
+                           ConfigIssue::Severity severity = ConfigIssue::Severity::kError,
+                           std::string_view subfield = "") {
   const size_t slash = key.secret.find('/');
   const Secret* secret = slash == std::string::npos
                              ? nullptr
@@ -111,14 +147,36 @@ ConfigIssue ClientKeyIssue(const ConfigSet& config, const ClientKey& key, size_t
                                                  std::string_view(key.secret).substr(slash + 1));
   if (secret == nullptr) {
     ConfigIssue issue;
-    issue.field = fmt::format("clientKeys[{}]", index);
+    issue.severity = severity;
+    issue.field = SubField(fmt::format("clientKeys[{}]", index), subfield);
     issue.message = std::move(message);
     issue.reason = std::string(reason);
     return issue;
   }
   std::string field = fmt::format("stringData[{}]", key.user);
   if (secret->meta.source.field_lines.count(field) == 0) field = fmt::format("data[{}]", key.user);
-  return MakeIssue(kKindSecret, secret->meta, std::move(field), std::move(message), reason);
+  return MakeIssue(kKindSecret, secret->meta, SubField(field, subfield), std::move(message), reason,
+                   severity);
+}
+
+// A client key that lists a route that does not exist (a warning: the route may come later, and
+// until then the key cannot use it).
+void CheckKeyRoutes(const ConfigSet& config, std::vector<ConfigIssue>* issues) {
+  for (size_t i = 0; i < config.client_keys.size(); ++i) {
+    const ClientKey& key = config.client_keys[i];
+    for (size_t j = 0; j < key.routes.size(); ++j) {
+      const std::string_view route = key.routes[j];
+      const size_t slash = route.find('/');
+      if (slash == std::string_view::npos ||
+          config.FindRoute(route.substr(0, slash), route.substr(slash + 1)) != nullptr) {
+        continue;
+      }
+      issues->push_back(ClientKeyIssue(
+          config, key, i,
+          fmt::format("route \"{}\" not found; the key cannot use it until it exists", route),
+          kReasonRouteNotFound, ConfigIssue::Severity::kWarning, fmt::format("routes[{}]", j)));
+    }
+  }
 }
 
 void CheckDuplicateClientKeys(const ConfigSet& config, std::vector<ConfigIssue>* issues) {
@@ -198,6 +256,10 @@ void CheckClientKeyFormats(const ConfigSet& config, std::vector<ConfigIssue>* is
                                          kReasonInvalidValue));
       }
     }
+    for (FieldProblem& p : CheckKeyPolicy(key)) {
+      issues->push_back(ClientKeyIssue(config, key, i, std::move(p.message), p.reason,
+                                       ConfigIssue::Severity::kError, p.field));
+    }
   }
 }
 
@@ -207,9 +269,13 @@ void CheckReferences(const ConfigSet& config, std::vector<ConfigIssue>* issues) 
   CheckDuplicates(kKindSecret, config.secrets, issues);
   std::set<std::string> backends;
   for (const Backend& backend : config.backends) backends.insert(backend.meta.Key());
-  for (const Route& route : config.routes) CheckRouteReferences(backends, route, issues);
+  for (const Route& route : config.routes) {
+    CheckRouteReferences(backends, route, issues);
+    CheckBudgetCharges(config, route, issues);
+  }
   CheckDefaultRoutes(config, issues);
   CheckDuplicateClientKeys(config, issues);
+  CheckKeyRoutes(config, issues);
   CheckApiKeySecrets(config, issues);
   CheckModelClaims(config, issues);
 }

@@ -234,6 +234,11 @@ class YamlReader {
 // spec's value; paths start with "spec".
 void ReadBackendSpec(YamlReader* r, const YamlNode& node, BackendSpec* spec);
 void ReadRouteSpec(YamlReader* r, const YamlNode& node, RouteSpec* spec);
+// A spend budget {limit, perUser, period, currency} at `path` (a route's spec.budget, or a client
+// key's budget: `on_key`, where perUser is an error). A limit written as 0 is an error; the other
+// rules are CheckBudget's.
+void ReadBudget(YamlReader* r, const YamlNode& node, const std::string& path, bool on_key,
+                BudgetConfig* budget);
 
 }  // namespace inferencegw::internal
 

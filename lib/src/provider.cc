@@ -3,10 +3,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <string_view>
 
 #include "civil_time_internal.h"
+#include "fmt/format.h"
 #include "inferencegw/fallback_plan.h"
 #include "inferencegw/route_table.h"
 
@@ -142,17 +144,20 @@ std::optional<DurationNs> ParseResetDuration(std::string_view s) {
   return static_cast<DurationNs>(std::llround(total_seconds * kNanosPerSecond));
 }
 
-std::optional<int64_t> ParseRfc3339(std::string_view s) {
+namespace {
+
+// An RFC 3339 time as Unix seconds and the nanoseconds after them; false when malformed.
+bool ParseRfc3339Parts(std::string_view s, int64_t* unix_seconds, int64_t* nanos_after) {
   int year, month, day, hour, minute, second;
   if (!ConsumeDigits(&s, 4, &year) || !ConsumeChar(&s, "-") || !ConsumeDigits(&s, 2, &month) ||
       !ConsumeChar(&s, "-") || !ConsumeDigits(&s, 2, &day) || !ConsumeChar(&s, "Tt ") ||
       !ConsumeDigits(&s, 2, &hour) || !ConsumeChar(&s, ":") || !ConsumeDigits(&s, 2, &minute) ||
       !ConsumeChar(&s, ":") || !ConsumeDigits(&s, 2, &second)) {
-    return std::nullopt;
+    return false;
   }
   if (month < 1 || month > 12 || day < 1 || day > internal::DaysInMonth(year, month) || hour > 23 ||
       minute > 59 || second > 60) {
-    return std::nullopt;
+    return false;
   }
   int64_t nanos = 0;
   if (ConsumeChar(&s, ".")) {
@@ -166,7 +171,7 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
       s.remove_prefix(1);
       ++digits;
     }
-    if (digits == 0) return std::nullopt;
+    if (digits == 0) return false;
   }
   int64_t offset_seconds = 0;
   if (!ConsumeChar(&s, "Zz")) {
@@ -174,14 +179,41 @@ std::optional<int64_t> ParseRfc3339(std::string_view s) {
     int offset_hour, offset_minute;
     if (!ConsumeChar(&s, "+-") || !ConsumeDigits(&s, 2, &offset_hour) || !ConsumeChar(&s, ":") ||
         !ConsumeDigits(&s, 2, &offset_minute)) {
-      return std::nullopt;
+      return false;
     }
     offset_seconds = (offset_hour * 3600 + offset_minute * 60) * (negative ? -1 : 1);
   }
-  if (!s.empty()) return std::nullopt;
-  const int64_t seconds =
-      internal::DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  if (!s.empty()) return false;
+  *unix_seconds = internal::DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+                  second - offset_seconds;
+  *nanos_after = nanos;
+  return true;
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseRfc3339(std::string_view text) {
+  int64_t seconds = 0, nanos = 0;
+  if (!ParseRfc3339Parts(text, &seconds, &nanos)) return std::nullopt;
+  // Unix nanoseconds fit in int64 from 1677 to 2262; later or earlier times do not parse.
+  constexpr int64_t kMaxSeconds = std::numeric_limits<int64_t>::max() / kNanosPerSecond - 1;
+  if (seconds > kMaxSeconds || seconds < -kMaxSeconds) return std::nullopt;
   return seconds * kNanosPerSecond + nanos;
+}
+
+std::optional<int64_t> ParseRfc3339Seconds(std::string_view text) {
+  int64_t seconds = 0, nanos = 0;
+  if (!ParseRfc3339Parts(text, &seconds, &nanos)) return std::nullopt;
+  return seconds;
+}
+
+std::string FormatRfc3339(int64_t unix_seconds) {
+  constexpr int64_t kSecondsPerDay = 86400;
+  const int64_t days = unix_seconds / kSecondsPerDay - (unix_seconds % kSecondsPerDay < 0 ? 1 : 0);
+  const int64_t second_of_day = unix_seconds - days * kSecondsPerDay;
+  const internal::CivilDate date = internal::CivilFromDays(days);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", date.year, date.month, date.day,
+                     second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
 }
 
 DurationNs UpstreamRetryAfter(HeaderLookup header, int64_t unix_now_nanos) {

@@ -66,7 +66,8 @@ STRING_SAMPLES = {
     "pathPrefix": "/v1", "openAIPathPrefix": "/openai/v2", "currency": "EUR",
     "userHeader": "x-tenant", "inputTokenCost": "0.001", "outputTokenCost": "0.002",
     "requestCost": "0.0001", "cachedInputTokenCost": "0.0005",
-    "cacheWriteInputTokenCost": "0.00125", "modelPattern": "gpt-*",
+    "cacheWriteInputTokenCost": "0.00125", "modelPattern": "gpt-*", "limit": "50.00",
+    "perUser": "2.5",
 }
 
 
@@ -215,7 +216,8 @@ def test_crd_defaults_match_library_defaults(k8s_sync_binary, tmp_path):
     skeleton_route = manifest("InferenceRoute", "r", {
         "rules": [{"backends": [{"name": "k"}]}], "defaultBackend": {"name": "e"},
         "fallback": {}, "rateLimit": {}, "experiments": [{"name": "x", "control": "e",
-                                                          "treatment": "s"}]})
+                                                          "treatment": "s"}],
+        "budget": {"limit": "1"}})
     docs = skeleton_backends + [skeleton_route]
     with_defaults = _render_once(k8s_sync_binary, tmp_path, docs, True, "defaults")
     without = _render_once(k8s_sync_binary, tmp_path, docs, False, "plain")

@@ -485,6 +485,179 @@ TEST_CASE("client keys are hashed and never kept") {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Spend budgets and key policies
+
+// The error text of parsing `yaml` as "t.yaml" without cross-object checks ("" when it parses).
+std::string ParseError(const std::string& yaml) {
+  absl::StatusOr<ConfigSet> config = ParseManifests(yaml, "t.yaml");
+  if (config.ok()) return "";
+  CHECK(config.status().code() == absl::StatusCode::kInvalidArgument);
+  return std::string(config.status().message());
+}
+
+constexpr char kBudgetRoute[] =
+    "apiVersion: gateway.inference-gateway.io/v1alpha1\n"
+    "kind: InferenceRoute\n"
+    "metadata:\n"
+    "  name: r\n"
+    "spec:\n"
+    "  defaultBackend: {name: b}\n"
+    "  budget:\n";  // lines 1-7; the budget's fields start on line 8
+
+// Budget prices are exact like cost prices; period and currency default to month and USD.
+TEST_CASE("route budgets parse exactly, with defaults") {
+  absl::StatusOr<ConfigSet> config = ParseManifests(
+      std::string(kBudgetRoute) +
+          "    limit: \"50.00\"\n    perUser: 0.000000001\n    period: day\n    currency: EUR\n",
+      "t.yaml");
+  REQUIRE(config.ok());
+  const BudgetConfig& budget = *config->routes[0].spec.budget;
+  CHECK(budget.limit == 50'000'000'000);
+  CHECK(budget.per_user == 1);
+  CHECK(budget.period == BudgetPeriod::kDay);
+  CHECK(budget.currency == "EUR");
+  CHECK(config->routes[0].meta.source.LineOf("spec.budget.period") == 10);
+  for (const auto& [text, period] :
+       std::vector<std::pair<std::string, BudgetPeriod>>{{"hour", BudgetPeriod::kHour},
+                                                         {"week", BudgetPeriod::kWeek},
+                                                         {"month", BudgetPeriod::kMonth}}) {
+    config = ParseManifests(
+        std::string(kBudgetRoute) + "    perUser: \"2.5\"\n    period: " + text + "\n", "t.yaml");
+    REQUIRE(config.ok());
+    CHECK(config->routes[0].spec.budget->period == period);
+  }
+  config = ParseManifests(std::string(kBudgetRoute) + "    perUser: \"2.5\"\n", "t.yaml");
+  REQUIRE(config.ok());
+  CHECK(config->routes[0].spec.budget->limit == 0);
+  CHECK(config->routes[0].spec.budget->period == BudgetPeriod::kMonth);
+  CHECK(config->routes[0].spec.budget->currency == "USD");
+  config = ParseManifests(std::string(kBudgetRoute), "t.yaml");  // null: no budget
+  REQUIRE(config.ok());
+  CHECK_FALSE(config->routes[0].spec.budget.has_value());
+}
+
+// Every budget error names its file, line and field.
+TEST_CASE("route budget errors name the field") {
+  const std::string r = kBudgetRoute;
+  const std::string at = "t.yaml:8: InferenceRoute default/r: spec.budget.";
+  CHECK(ParseError(r + "    period: year\n    limit: \"1\"\n") ==
+        at + "period: must be one of hour, day, week, month; got \"year\"");
+  CHECK(ParseError(r + "    limit: \"-1\"\n") ==
+        at + "limit: invalid price \"-1\": must not be negative");
+  CHECK(ParseError(r + "    perUser: \"2\"\n    limit: \"0\"\n") ==
+        "t.yaml:9: InferenceRoute default/r: spec.budget.limit: must be greater than 0");
+  CHECK(ParseError(r + "    limit: \"2\"\n    perUser: 0.0\n") ==
+        "t.yaml:9: InferenceRoute default/r: spec.budget.perUser: must be greater than 0");
+  CHECK(ParseError(r + "    limit: \"0.0000000001\"\n") ==
+        at + "limit: invalid price \"0.0000000001\": has more than 9 decimal places");
+  CHECK(ParseError(r + "    limit: \"0\"\n") == at + "limit: must be greater than 0");
+  CHECK(ParseError(r + "    limit: [1]\n    perUser: \"1\"\n") ==
+        at + "limit: expected a decimal string such as \"0.003\", got a list");
+  CHECK(ParseError(r + "    limit: \"1\"\n    currency: usd\n") ==
+        "t.yaml:9: InferenceRoute default/r: spec.budget.currency: must be three uppercase "
+        "letters (ISO 4217), got \"usd\"");
+  CHECK(ParseError(r + "    limt: \"1\"\n    perUser: \"1\"\n") ==
+        at + "limt: unknown field; did you mean \"limit\"?");
+  CHECK(ParseError(r + "    period: day\n") ==
+        "t.yaml:7: InferenceRoute default/r: spec.budget: needs a limit or perUser (or both)");
+  CHECK(ParseError(std::string(kBudgetRoute, sizeof(kBudgetRoute) - 2) + " 10\n") ==
+        "t.yaml:7: InferenceRoute default/r: spec.budget: expected a mapping, got \"10\"");
+}
+
+constexpr char kKeySecret[] =
+    "apiVersion: v1\n"
+    "kind: Secret\n"
+    "metadata:\n"
+    "  name: keys\n"
+    "  namespace: team-a\n"
+    "  annotations: {gateway.inference-gateway.io/client-keys: \"true\"}\n"
+    "stringData:\n";  // lines 1-7; entries start on line 8
+
+// Key policies: routes normalized to namespace/name, models, limits, budget and expiry, written
+// as a nested mapping or as YAML text in the value.
+TEST_CASE("client-key policies parse") {
+  ConfigSet config =
+      MustLoad(std::string(kKeySecret) +
+               "  alice:\n"
+               "    key: sk-alice\n"
+               "    routes: [chat, other/batch]\n"
+               "    models: [\"gpt-4o*\", claude-3-5-sonnet]\n"
+               "    rateLimit: {requestsPerMinute: 30, tokensPerMinute: 50000}\n"
+               "    budget: {limit: \"10.00\", period: week, currency: EUR}\n"
+               "    expires: 2027-01-01T00:00:00Z\n"
+               "  bob: \"{key: sk-bob, expires: '2027-01-01T01:30:00.9+01:30', rateLimit: "
+               "{tokensPerMinute: 7}}\"\n"
+               "  carol: sk-carol\n");
+  REQUIRE(config.client_keys.size() == 3);
+  const ClientKey& alice = config.client_keys[0];
+  CHECK(alice.routes == std::vector<std::string>{"team-a/chat", "other/batch"});
+  CHECK(alice.models == std::vector<std::string>{"gpt-4o*", "claude-3-5-sonnet"});
+  CHECK(alice.requests_per_minute == 30);
+  CHECK(alice.tokens_per_minute == 50'000);
+  REQUIRE(alice.budget.has_value());
+  CHECK(alice.budget->limit == 10'000'000'000);
+  CHECK(alice.budget->per_user == 0);
+  CHECK(alice.budget->period == BudgetPeriod::kWeek);
+  CHECK(alice.budget->currency == "EUR");
+  CHECK(alice.expires_unix_seconds == 1'798'761'600);
+  const ClientKey& bob = config.client_keys[1];
+  CHECK(bob.expires_unix_seconds == 1'798'761'600);  // the offset applied, the fraction dropped
+  CHECK(bob.requests_per_minute == 0);
+  CHECK(bob.tokens_per_minute == 7);
+  CHECK(bob.routes.empty());
+  CHECK_FALSE(bob.budget.has_value());
+  const ClientKey& carol = config.client_keys[2];
+  CHECK(carol.routes.empty());
+  CHECK(carol.models.empty());
+  CHECK(carol.expires_unix_seconds == 0);
+}
+
+// Every key-policy error names the entry's field; a key with an error is not loaded.
+TEST_CASE("client-key policy errors name the field") {
+  const std::string head = std::string(kKeySecret) + "  dave:\n    key: sk-dave\n";
+  const std::string at = "t.yaml:10: Secret team-a/keys: stringData[dave].";
+  CHECK(LoadError(head + "    budget: {limit: \"5\", perUser: \"1\"}\n") ==
+        at + "budget.perUser: not allowed on a client key (a key is one user: use limit)");
+  CHECK(LoadError(head + "    budget: {period: day}\n") == at + "budget: needs a limit");
+  CHECK(LoadError(head + "    budget: {limit: \"0\"}\n") ==
+        at + "budget.limit: must be greater than 0");
+  CHECK(LoadError(head + "    budget: {limit: \"1\", period: fortnight}\n") ==
+        at + "budget.period: must be one of hour, day, week, month; got \"fortnight\"");
+  CHECK(LoadError(head + "    budget: {limit: \"1\", currency: US}\n") ==
+        at + "budget.currency: must be three uppercase letters (ISO 4217), got \"US\"");
+  CHECK(LoadError(head + "    routes:\n      - chat\n      - a/b/c\n      - \"\"\n") ==
+        "t.yaml:12: Secret team-a/keys: stringData[dave].routes[1]: invalid route \"a/b/c\": "
+        "must be a route name or namespace/name\n"
+        "t.yaml:13: Secret team-a/keys: stringData[dave].routes[2]: must not be empty");
+  CHECK(LoadError(head + "    routes: [Chat_Route]\n") ==
+        at + "routes[0]: invalid route \"team-a/Chat_Route\": must be a route name or "
+             "namespace/name");
+  CHECK(LoadError(head + "    routes: chat\n") == at + "routes: expected a list, got \"chat\"");
+  CHECK(LoadError(head + "    models: [\"\"]\n") == at + "models[0]: must not be empty");
+  CHECK(LoadError(head + "    rateLimit: {requestsPerMinute: -1, tokensPerMinute: -2}\n") ==
+        at + "rateLimit.requestsPerMinute: must be at least 0, got -1\n" + at +
+            "rateLimit.tokensPerMinute: must be at least 0, got -2");
+  CHECK(LoadError(head + "    rateLimit: {requestsPerMinute: \"5\"}\n") ==
+        at + "rateLimit.requestsPerMinute: expected an integer, got the string \"5\" (remove "
+             "the quotes)");
+  CHECK(LoadError(head + "    rateLimit: {burstRequests: 5}\n") ==
+        at + "rateLimit.burstRequests: unknown field");
+  CHECK(LoadError(head + "    expires: 2027-01-01\n") ==
+        at + "expires: must be an RFC 3339 time such as \"2027-01-01T00:00:00Z\", got "
+             "\"2027-01-01\"");
+  CHECK(LoadError(head + "    expires: \"1970-01-01T00:00:00Z\"\n") ==
+        at + "expires: must be after 1970-01-01T00:00:00Z, got \"1970-01-01T00:00:00Z\"");
+  CHECK(LoadError(head + "    expires: \"9999-12-31T23:59:59-00:01\"\n") ==
+        at + "expires: must not be after 9999-12-31T23:59:59Z");
+  CHECK(LoadError(head + "    expires: \"9999-12-31T23:59:59Z\"\n") == "");
+  // Inside YAML text every problem is at the entry's line.
+  CHECK(LoadError(std::string(kKeySecret) +
+                  "  erin: \"{key: sk-erin, budget: {perUser: '1'}, models: ['']}\"\n") ==
+        "t.yaml:8: Secret team-a/keys: stringData[erin].budget.perUser: not allowed on a client "
+        "key (a key is one user: use limit)");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Hostile input: every case below is an error found in one linear pass, in bounded memory (the
 // peak is checked at the end). yaml-cpp 0.7 looped on the first one, growing to gigabytes.
 

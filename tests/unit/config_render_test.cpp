@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -84,11 +85,15 @@ bool operator==(const ExperimentConfig& a, const ExperimentConfig& b) {
   return std::tie(a.name, a.control, a.treatment, a.traffic_basis_points, a.metric) ==
          std::tie(b.name, b.control, b.treatment, b.traffic_basis_points, b.metric);
 }
+bool operator==(const BudgetConfig& a, const BudgetConfig& b) {
+  return std::tie(a.limit, a.per_user, a.period, a.currency) ==
+         std::tie(b.limit, b.per_user, b.period, b.currency);
+}
 bool operator==(const RouteSpec& a, const RouteSpec& b) {
   return std::tie(a.rules, a.default_backend, a.fallback, a.rate_limit, a.experiments,
-                  a.cost_tracking, a.enable_logging, a.models, a.is_default) ==
+                  a.cost_tracking, a.enable_logging, a.models, a.is_default, a.budget) ==
          std::tie(b.rules, b.default_backend, b.fallback, b.rate_limit, b.experiments,
-                  b.cost_tracking, b.enable_logging, b.models, b.is_default);
+                  b.cost_tracking, b.enable_logging, b.models, b.is_default, b.budget);
 }
 bool operator==(const Route& a, const Route& b) { return a.meta == b.meta && a.spec == b.spec; }
 bool operator==(const Secret& a, const Secret& b) {
@@ -96,8 +101,10 @@ bool operator==(const Secret& a, const Secret& b) {
          std::tie(a.data, a.type, a.immutable) == std::tie(b.data, b.type, b.immutable);
 }
 bool operator==(const ClientKey& a, const ClientKey& b) {
-  return std::tie(a.user, a.sha256_hex, a.attributes, a.secret) ==
-         std::tie(b.user, b.sha256_hex, b.attributes, b.secret);
+  return std::tie(a.user, a.sha256_hex, a.attributes, a.secret, a.routes, a.models,
+                  a.requests_per_minute, a.tokens_per_minute, a.budget, a.expires_unix_seconds) ==
+         std::tie(b.user, b.sha256_hex, b.attributes, b.secret, b.routes, b.models,
+                  b.requests_per_minute, b.tokens_per_minute, b.budget, b.expires_unix_seconds);
 }
 
 namespace {
@@ -146,9 +153,24 @@ TEST_CASE("the every-field fixture sets non-default values") {
   CHECK(chat.rate_limit->user_header == "x-tenant-id");
   CHECK(chat.experiments[0].traffic_basis_points == 1250);
   CHECK(chat.is_default);
+  CHECK(chat.budget->limit == 50'000'000'000);
+  CHECK(chat.budget->per_user == 2'500'000'000);
+  CHECK(chat.budget->period == BudgetPeriod::kWeek);
+  CHECK(chat.budget->currency == "EUR");
   CHECK(c.routes[1].spec.fallback->retry_on == 0);
+  CHECK(c.routes[1].spec.budget->limit == 0);
+  CHECK(c.routes[1].spec.budget->per_user == 1);
+  CHECK(c.routes[1].spec.budget->period == BudgetPeriod::kHour);
   CHECK(c.secrets[0].data.at("anthropic") == "sk-ant-api03-secret\nwith a newline");
-  CHECK(c.client_keys.size() == 3);
+  REQUIRE(c.client_keys.size() == 3);
+  const ClientKey& carol = c.client_keys[2];
+  CHECK(carol.routes == std::vector<std::string>{"ml/chat", "ml/fallback-only"});
+  CHECK(carol.models == std::vector<std::string>{"claude-*", "gpt-4o"});
+  CHECK(carol.requests_per_minute == 60);
+  CHECK(carol.tokens_per_minute == 100'000);
+  CHECK(carol.budget->limit == 10'000'000'000);
+  CHECK(carol.budget->period == BudgetPeriod::kDay);
+  CHECK(carol.expires_unix_seconds == 1'798'758'000);  // 2026-12-31T23:00:00Z
 }
 
 // RenderManifests output parses back to an equal ConfigSet, and rendering again is identical.
@@ -198,6 +220,57 @@ TEST_CASE("RenderManifests round-trips defaults and code-built client keys") {
   CHECK(back->client_keys[0].secret == "default/inferencegw-client-keys");
   REQUIRE(back->secrets.size() == 1);
   CHECK(back->secrets[0].meta.Key() == "default/inferencegw-client-keys");
+}
+
+// Budgets and key policies built in code round-trip, each field alone and all together.
+TEST_CASE("RenderManifests round-trips budgets and key policies") {
+  ConfigSet config;
+  Route r;
+  r.meta.name = "r";
+  r.spec.default_backend = BackendRef{"b", 100};
+  BudgetConfig& budget = r.spec.budget.emplace();
+  budget.limit = 1;
+  budget.period = BudgetPeriod::kDay;
+  config.routes.push_back(r);
+  Secret& secret = config.secrets.emplace_back();
+  secret.meta.name = "keys";
+  secret.meta.namespace_ = "team-a";
+  secret.meta.annotations[std::string(kClientKeysAnnotation)] = "true";
+  ClientKey key;
+  key.user = "svc";
+  key.sha256_hex = "93ced625ec77e349e5a64cfef7d57afad1d58723e706a9460fcfec8510ea8f06";
+  key.secret = "team-a/keys";
+  config.client_keys.push_back(key);
+  const std::vector<std::function<void(ClientKey&)>> edits = {
+      [](ClientKey& k) {
+        k.routes = {"team-a/r", "other/chat"};
+      },
+      [](ClientKey& k) {
+        k.models = {"gpt-*", "10", "true"};
+      },
+      [](ClientKey& k) { k.requests_per_minute = 5; },
+      [](ClientKey& k) { k.tokens_per_minute = 9'000'000'000; },
+      [](ClientKey& k) {
+        k.budget = BudgetConfig{123'456'789, 0, BudgetPeriod::kWeek, "JPY"};
+      },
+      [](ClientKey& k) { k.expires_unix_seconds = 1; },
+      [](ClientKey& k) { k.expires_unix_seconds = 253'402'300'799; },  // 9999-12-31T23:59:59Z
+  };
+  for (size_t i = 0; i <= edits.size(); ++i) {
+    ClientKey& k = config.client_keys[0];
+    if (i < edits.size()) {
+      k = key;
+      edits[i](k);
+    } else {
+      for (const auto& edit : edits) edit(k);  // everything at once
+    }
+    const std::string yaml = RenderManifests(config);
+    INFO(i << "\n" << yaml);
+    absl::StatusOr<ConfigSet> back = ParseManifests(yaml, "x.yaml");
+    INFO(back.status().ToString());
+    REQUIRE(back.ok());
+    CHECK(SameConfig(config, *back));
+  }
 }
 
 // Strings that look like other YAML types survive the round trip as strings.
@@ -252,6 +325,24 @@ TEST_CASE("RenderConfigJson never contains a secret") {
   CHECK(std::string_view(bob["user"]) == "bob");
   CHECK(std::string_view(bob["attributes"]["x-user-tier"]) == "premium");
   CHECK(bob["sha256_hex"].error() == simdjson::NO_SUCH_FIELD);
+  CHECK(bob["expires"].is_null());
+  CHECK(bob["budget"].error() == simdjson::NO_SUCH_FIELD);
+  simdjson::dom::element budget = chat["spec"]["budget"];
+  CHECK(std::string_view(budget["limit"]) == "50");
+  CHECK(std::string_view(budget["perUser"]) == "2.5");
+  CHECK(std::string_view(budget["period"]) == "week");
+  CHECK(std::string_view(budget["currency"]) == "EUR");
+  CHECK(doc["routes"].at(1)["spec"]["budget"]["limit"].is_null());
+  CHECK(std::string_view(doc["routes"].at(1)["spec"]["budget"]["perUser"]) == "0.000000001");
+  simdjson::dom::element carol = doc["clientKeys"].at(2);
+  CHECK(std::string_view(carol["routes"].at(0)) == "ml/chat");
+  CHECK(std::string_view(carol["models"].at(1)) == "gpt-4o");
+  CHECK(int64_t(carol["rateLimit"]["requestsPerMinute"]) == 60);
+  CHECK(int64_t(carol["rateLimit"]["tokensPerMinute"]) == 100'000);
+  CHECK(std::string_view(carol["budget"]["limit"]) == "10");
+  CHECK(std::string_view(carol["budget"]["period"]) == "day");
+  CHECK(carol["budget"]["perUser"].error() == simdjson::NO_SUCH_FIELD);
+  CHECK(std::string_view(carol["expires"]) == "2026-12-31T23:00:00Z");
 }
 
 }  // namespace

@@ -37,6 +37,15 @@ std::string Docs(const std::vector<std::string>& docs) {
   return out;
 }
 
+// A client-key Secret default/keys up to `stringData:` (lines 1-6; entries start on line 7).
+constexpr char kKeySecretHead[] =
+    "apiVersion: v1\n"
+    "kind: Secret\n"
+    "metadata:\n"
+    "  name: keys\n"
+    "  annotations: {gateway.inference-gateway.io/client-keys: \"true\"}\n"
+    "stringData:\n";
+
 // A valid, small config built in code (no source file).
 ConfigSet CodeConfig() {
   ConfigSet config;
@@ -243,15 +252,9 @@ TEST_CASE("fallback and rate limit ranges") {
 
 // Two client keys with the same hash are an error at the second, citing the first.
 TEST_CASE("duplicate client keys") {
-  const std::string keys =
-      "apiVersion: v1\n"
-      "kind: Secret\n"
-      "metadata:\n"
-      "  name: keys\n"
-      "  annotations: {gateway.inference-gateway.io/client-keys: \"true\"}\n"
-      "stringData:\n"
-      "  alice: same-key\n"
-      "  bob: {key: same-key}\n";
+  const std::string keys = std::string(kKeySecretHead) +
+                           "  alice: same-key\n"
+                           "  bob: {key: same-key}\n";
   CHECK(LoadError(keys) ==
         "v.yaml:8: Secret default/keys: stringData[bob]: user \"bob\" has the same key as user "
         "\"alice\" (v.yaml:7)");
@@ -311,6 +314,65 @@ TEST_CASE("model claimed by two routes") {
   CHECK(warnings[0].ToString() ==
         "v.yaml:5: InferenceRoute default/two: spec.models[1]: model \"gpt-4\" is also claimed "
         "by InferenceRoute default/one (v.yaml:3)");
+}
+
+// A route budget nothing can charge is a warning: costTracking off, or no backend of the route
+// priced in the budget's currency (a backend without spec.cost prices nothing).
+TEST_CASE("budgets that are never charged") {
+  const std::string usd = Backend1("usd", "default", ", cost: {inputTokenCost: \"0.001\"}");
+  const std::string eur =
+      Backend1("eur", "default", ", cost: {inputTokenCost: \"0.001\", currency: EUR}");
+  auto warnings = [&](const std::string& spec) {
+    absl::StatusOr<ConfigSet> config =
+        LoadConfigFromString(Docs({usd, eur, Backend1("free"), Route1("r", spec)}), "v.yaml");
+    INFO(config.status().ToString());
+    REQUIRE(config.ok());
+    std::vector<std::string> text;
+    for (const ConfigIssue& issue : ConfigWarnings(*config)) {
+      CHECK(issue.reason == "BudgetNeverCharged");
+      text.push_back(issue.ToString());
+    }
+    return text;
+  };
+  CHECK(warnings("{defaultBackend: {name: usd}, budget: {limit: \"5\"}}").empty());
+  CHECK(warnings("{rules: [{backends: [{name: free}]}], fallback: {backends: [eur]},"
+                 " budget: {perUser: \"5\", currency: EUR}}")
+            .empty());
+  CHECK(warnings("{defaultBackend: {name: eur}, budget: {limit: \"5\"}}") ==
+        std::vector<std::string>{
+            "v.yaml:7: InferenceRoute default/r: spec.budget.currency: none of the route's "
+            "backends prices its cost in USD (spec.cost.currency), so nothing is ever charged to "
+            "this budget and it never refuses a request"});
+  CHECK(warnings("{defaultBackend: {name: free}, budget: {limit: \"5\", currency: USD}}").size() ==
+        1);
+  CHECK(warnings("{defaultBackend: {name: usd}, costTracking: false, budget: {limit: \"5\"}}") ==
+        std::vector<std::string>{
+            "v.yaml:7: InferenceRoute default/r: spec.budget: spec.costTracking is false, so "
+            "nothing is ever charged to this budget and it never refuses a request"});
+}
+
+// A client key listing a route that does not exist is a warning at that list item.
+TEST_CASE("client key naming a missing route") {
+  const std::string keys = std::string(kKeySecretHead) +
+                           "  alice:\n"
+                           "    key: sk-alice\n"
+                           "    routes:\n"
+                           "      - r\n"
+                           "      - default/gone\n"
+                           "      - team-b/r\n"
+                           "---\n";
+  absl::StatusOr<ConfigSet> config = LoadConfigFromString(
+      keys + Docs({Backend1("a"), Route1("r", "{defaultBackend: {name: a}}")}), "v.yaml");
+  REQUIRE(config.ok());
+  std::vector<ConfigIssue> warnings = ConfigWarnings(*config);
+  REQUIRE(warnings.size() == 2);
+  CHECK(warnings[0].reason == "RouteNotFound");
+  CHECK(warnings[0].ToString() ==
+        "v.yaml:11: Secret default/keys: stringData[alice].routes[1]: route \"default/gone\" not "
+        "found; the key cannot use it until it exists");
+  CHECK(warnings[1].ToString() ==
+        "v.yaml:12: Secret default/keys: stringData[alice].routes[2]: route \"team-b/r\" not "
+        "found; the key cannot use it until it exists");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,6 +476,41 @@ TEST_CASE("ValidateConfig on a config built in code") {
                     "InferenceRoute default/main: spec.fallback.backends[1]: unknown backend "
                     "\"missing\""});
   for (const ConfigIssue& issue : issues) CHECK(issue.line == 0);
+}
+
+// Budgets and key policies built in code are held to the parser's rules.
+TEST_CASE("ValidateConfig on budgets and key policies built in code") {
+  ConfigSet config = CodeConfig();
+  config.routes[0].spec.budget.emplace();  // neither limit nor perUser
+  ClientKey key;
+  key.user = "u";
+  key.sha256_hex = "93ced625ec77e349e5a64cfef7d57afad1d58723e706a9460fcfec8510ea8f06";
+  key.routes = {"default/main", "main"};
+  key.models = {""};
+  key.requests_per_minute = -1;
+  key.budget = BudgetConfig{-5, 1, BudgetPeriod::kDay, "usd"};
+  key.expires_unix_seconds = -1;
+  config.client_keys.push_back(key);
+  std::vector<std::string> text;
+  for (const ConfigIssue& issue : ValidateConfig(config)) text.push_back(issue.ToString());
+  CHECK(text == std::vector<std::string>{
+                    "InferenceRoute default/main: spec.budget: needs a limit or perUser (or both)",
+                    "clientKeys[0].routes[1]: invalid route \"main\": must be a route name or "
+                    "namespace/name",
+                    "clientKeys[0].models[0]: must not be empty",
+                    "clientKeys[0].rateLimit.requestsPerMinute: must be at least 0, got -1",
+                    "clientKeys[0].budget.limit: must not be negative, got -0.000000005",
+                    "clientKeys[0].budget.perUser: not allowed on a client key (a key is one "
+                    "user: use limit)",
+                    "clientKeys[0].budget.currency: must be three uppercase letters (ISO 4217), "
+                    "got \"usd\"",
+                    "clientKeys[0].expires: must not be before 1970-01-01T00:00:00Z",
+                    "InferenceRoute default/main: spec.budget.currency: none of the route's "
+                    "backends prices its cost in USD (spec.cost.currency), so nothing is ever "
+                    "charged to this budget and it never refuses a request"});
+  config.routes[0].spec.budget->per_user = 1;
+  config.client_keys.clear();
+  CHECK(ValidateConfig(config).size() == 1);  // the warning only
 }
 
 // Several routes, none the default and none listing models: only the route header reaches them.

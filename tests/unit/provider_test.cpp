@@ -117,6 +117,28 @@ TEST_CASE("Reset durations and RFC 3339 times") {
   CHECK_FALSE(ParseRfc3339("2023-11-14T22:13:20").has_value());
 }
 
+// Times beyond int64 nanoseconds do not parse as nanoseconds (no overflow) but do as seconds;
+// FormatRfc3339 writes UTC times that parse back to the same second.
+TEST_CASE("RFC 3339 times in seconds, far dates and formatting") {
+  CHECK(ParseRfc3339("2262-04-11T23:47:15Z").has_value());
+  CHECK_FALSE(ParseRfc3339("2263-01-01T00:00:00Z").has_value());
+  CHECK_FALSE(ParseRfc3339("9999-12-31T23:59:59Z").has_value());
+  CHECK(ParseRfc3339Seconds("9999-12-31T23:59:59Z") == 253'402'300'799);
+  CHECK(ParseRfc3339Seconds("2023-11-14T22:13:20.999Z") == 1'700'000'000);
+  CHECK(ParseRfc3339Seconds("2027-01-01T00:00:00+01:00") == 1'798'758'000);
+  CHECK(ParseRfc3339Seconds("1969-12-31T23:59:59Z") == -1);
+  CHECK_FALSE(ParseRfc3339Seconds("2027-01-01").has_value());
+  CHECK(FormatRfc3339(0) == "1970-01-01T00:00:00Z");
+  CHECK(FormatRfc3339(1'700'000'000) == "2023-11-14T22:13:20Z");
+  CHECK(FormatRfc3339(-1) == "1969-12-31T23:59:59Z");
+  CHECK(FormatRfc3339(951'782'400) == "2000-02-29T00:00:00Z");
+  for (int64_t t :
+       {int64_t{1}, int64_t{1'798'758'000}, int64_t{253'402'300'799}, int64_t{-62'167'219'200}}) {
+    INFO(t);
+    CHECK(ParseRfc3339Seconds(FormatRfc3339(t)) == t);
+  }
+}
+
 // Retry-After wins; otherwise the latest reset of an exhausted window; 0 when nothing says.
 TEST_CASE("UpstreamRetryAfter reads upstream hints") {
   const int64_t now = 1'700'000'000LL * kNanosPerSecond;

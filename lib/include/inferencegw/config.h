@@ -202,6 +202,19 @@ struct RateLimitConfig {
   int64_t burst_tokens = 0;       // bucket size; 0 = tokens_per_minute
 };
 
+// Extension. A spend budget: money a route (or a client key) may spend per calendar period (UTC).
+// A request that would start once the period's spend has reached the budget is refused (429,
+// insufficient_quota / budget_exceeded); spend is charged when a request's usage is known.
+enum class BudgetPeriod { kHour, kDay, kWeek, kMonth };  // weeks start on Monday
+std::string_view BudgetPeriodName(BudgetPeriod period);  // "hour", "day", "week", "month"
+
+struct BudgetConfig {
+  PriceNanos limit = 0;     // the whole route's (or key's) spend per period; 0 = no cap
+  PriceNanos per_user = 0;  // each user's spend on the route per period; 0 = no cap (routes only)
+  BudgetPeriod period = BudgetPeriod::kMonth;
+  std::string currency = "USD";  // only costs in this currency count against the budget
+};
+
 struct ExperimentConfig {
   std::string name;
   std::string control;    // backend name
@@ -223,6 +236,7 @@ struct RouteSpec {
   // whether it is the default route for requests no other route claims.
   std::vector<std::string> models;
   bool is_default = false;
+  std::optional<BudgetConfig> budget;  // spend caps
 };
 
 struct Route {
@@ -256,6 +270,17 @@ struct ClientKey {
   std::map<std::string, std::string> attributes;
   // "namespace/name" of the client-key Secret that defined it; "" when built in code.
   std::string secret;
+  // Key policy (all optional). Routes this key may use, as "namespace/name" (a bare name means
+  // the Secret's namespace); empty: every route. Another route is refused with 403, whether it
+  // was picked by rules or named by the route header.
+  std::vector<std::string> routes;
+  // Globs over the request's model that this key may ask for; empty: every model. 403 otherwise.
+  std::vector<std::string> models;
+  // The key's own limits, across every route it uses (0: none).
+  int requests_per_minute = 0;
+  int64_t tokens_per_minute = 0;
+  std::optional<BudgetConfig> budget;  // the key's own spend cap (limit only; per_user unused)
+  int64_t expires_unix_seconds = 0;    // requests at or after this instant get 401; 0: never
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -74,8 +74,13 @@ DurationNs UpstreamRetryAfter(HeaderLookup header, int64_t unix_now_nanos);
 // Parses an OpenAI reset duration ("1h2m3.5s", "6m0s", "12ms"); nullopt when malformed.
 std::optional<DurationNs> ParseResetDuration(std::string_view text);
 // Parses an RFC 3339 time ("2024-05-01T12:00:30Z", "...30.25+02:00") to Unix nanoseconds;
-// nullopt when malformed.
+// nullopt when malformed or outside what int64 nanoseconds hold (1677 to 2262).
 std::optional<int64_t> ParseRfc3339(std::string_view text);
+// The same, to Unix seconds rounded down (fractions are dropped): any year from 0000 to 9999.
+std::optional<int64_t> ParseRfc3339Seconds(std::string_view text);
+// Unix seconds as an RFC 3339 UTC time, "2027-01-01T00:00:00Z" (ParseRfc3339Seconds reads it
+// back; years 0000 to 9999).
+std::string FormatRfc3339(int64_t unix_seconds);
 
 }  // namespace inferencegw
 
