@@ -6,6 +6,7 @@
 #include "fmt/format.h"
 #include "inferencegw/client_auth.h"
 #include "inferencegw/status.h"
+#include "inferencegw/provider.h"
 #include "json_writer.h"
 
 namespace inferencegw {
@@ -92,12 +93,40 @@ void AppendRateLimitHeaders(const CompiledRoute& route, const Admission& admissi
   }
 }
 
-std::string RateLimitedErrorBody(ClientApi api, const Admission& admission) {
+std::string RateLimitedErrorBody(ClientApi api, const Admission& admission,
+                                 std::string_view scope) {
   const std::string message =
       fmt::format("rate limit exceeded: {} per minute for this {}; retry after {}",
-                  admission.limited_by_tokens ? "tokens" : "requests", "route",
+                  admission.limited_by_tokens ? "tokens" : "requests", scope,
                   FormatGoDuration(admission.retry_after));
   return ErrorJsonFor(api, 429, message, "rate_limit_exceeded");
+}
+
+void AppendBudgetHeaders(const Exchange& exchange, HeaderList* out) {
+  const std::optional<Exchange::BudgetStatus> b = exchange.budget();
+  if (!b.has_value()) return;
+  constexpr int64_t kNanosPerPico = 1000;
+  out->emplace_back("x-inferencegw-budget-limit", FormatCost(b->cap_nanos * kNanosPerPico, 6));
+  out->emplace_back(
+      "x-inferencegw-budget-remaining",
+      FormatCost(std::max<int64_t>(0, b->cap_nanos - b->spent_nanos) * kNanosPerPico, 6));
+  out->emplace_back("x-inferencegw-budget-currency", std::string(b->currency));
+  out->emplace_back("x-inferencegw-budget-reset", FormatRfc3339(b->period_end_unix));
+}
+
+std::string BudgetExceededErrorBody(ClientApi api, const Exchange::BudgetStatus& budget) {
+  constexpr int64_t kNanosPerPico = 1000;
+  std::string_view whose = budget.budget == "user"  ? "your per-user budget on this route"
+                           : budget.budget == "key" ? "this API key's budget"
+                                                    : "this route's budget";
+  const std::string message = fmt::format(
+      "spend budget exceeded: {} of {} {} is used up; it resets at {}", whose,
+      FormatCost(budget.cap_nanos * kNanosPerPico, 2), budget.currency,
+      FormatRfc3339(budget.period_end_unix));
+  if (ClientWireFormat(api) == WireFormat::kOpenAI) {
+    return OpenAIErrorJson(message, "insufficient_quota", "budget_exceeded");
+  }
+  return ErrorJsonFor(api, 429, message, "budget_exceeded");
 }
 
 std::string ExhaustedErrorBody(const Exchange& exchange, ClientApi api, int http_status) {

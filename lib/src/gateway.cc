@@ -34,6 +34,14 @@ std::string_view BeginStatusName(BeginStatus s) {
       return "no_backend";
     case BeginStatus::kRateLimited:
       return "rate_limited";
+    case BeginStatus::kForbidden:
+      return "key_not_allowed";
+    case BeginStatus::kBudgetExceeded:
+      return "budget_exceeded";
+    case BeginStatus::kPending:
+      return "pending";
+    case BeginStatus::kStoreUnavailable:
+      return "store_unavailable";
   }
   return "unknown";
 }
@@ -44,7 +52,7 @@ std::string_view BeginStatusName(BeginStatus s) {
 Gateway::Gateway(GatewayOptions options)
     : options_(options),
       clock_(options.clock != nullptr ? options.clock : &RealClock::Get()),
-      limiter_(options.limiter),
+      local_store_(options.limiter),
       ledger_(options.ledger),
       metrics_(registry_) {
   registry_.AddCollector([this] { RefreshGauges(clock_->Now()); });
@@ -85,6 +93,11 @@ absl::Status Gateway::Reload(const ConfigSet& config) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
   metrics_.config_reloads_total->GetCounter({"success"})->Inc();
   return absl::OkStatus();
+}
+
+void Gateway::SetSharedStore(std::shared_ptr<CounterStore> store, StoreFailurePolicy policy) {
+  shared_store_ = std::move(store);
+  store_failure_policy_ = policy;
 }
 
 std::shared_ptr<const RouteTable> Gateway::table() const {
@@ -198,6 +211,23 @@ BeginStatus Exchange::Begin(const RequestView& request, int64_t estimated_tokens
       return begin_status_ = BeginStatus::kNoBackend;
   }
   const CompiledRoute& route = *decision_.route;
+  client_key_ = request.client_key;
+  if (client_key_ != nullptr && !KeyAllows(request)) {
+    if (gateway_.metrics_enabled()) {
+      gateway_.metrics().key_refusals_total->GetCounter({route.key, refusal_})->Inc();
+    }
+    return begin_status_ = BeginStatus::kForbidden;
+  }
+  const bool key_limited = client_key_ != nullptr &&
+                           (client_key_->requests_per_minute > 0 ||
+                            client_key_->tokens_per_minute > 0 || client_key_->budget.has_value());
+  const bool budgeted = route.config->spec.budget.has_value();
+  if (key_limited || budgeted || (route.rate_limited && gateway_.shared_store() != nullptr)) {
+    // The batch path: every limit and budget in one all-or-nothing call to a store.
+    BuildBatch(estimated_tokens);
+    if (gateway_.shared_store() != nullptr) return begin_status_ = BeginStatus::kPending;
+    return ApplyVerdict(gateway_.local_store().AdmitNow(batch_));
+  }
   if (route.rate_limited) {
     const RateLimitKey key{route.route_hash, route.rate_limit.per_user ? decision_.user_hash : 0};
     admission_ = gateway_.limiter().Admit(route.rate_limit, key, estimated_tokens, started_);
@@ -214,6 +244,11 @@ BeginStatus Exchange::Begin(const RequestView& request, int64_t estimated_tokens
     // exactly that; never the raw estimate, which a client can make arbitrarily large.
     if (route.rate_limit.tokens_per_minute > 0) reserved_tokens_ = admission_.reserved_tokens;
   }
+  return Admitted();
+}
+
+BeginStatus Exchange::Admitted() {
+  const CompiledRoute& route = *decision_.route;
   if (decision_.experiment != nullptr && gateway_.metrics_enabled()) {
     gateway_.metrics()
         .experiment_assignments_total
@@ -395,8 +430,8 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
   result_.usage = usage;
 
   const CompiledRoute* route = decision_.route;
-  if (route != nullptr && begin_status_ == BeginStatus::kOk && route->rate_limited &&
-      route->rate_limit.tokens_per_minute > 0) {
+  if (route != nullptr && begin_status_ == BeginStatus::kOk && !batch_path_ &&
+      route->rate_limited && route->rate_limit.tokens_per_minute > 0) {
     const RateLimitKey key{route->route_hash, route->rate_limit.per_user ? decision_.user_hash : 0};
     const int64_t actual = usage.present ? usage.total() : reserved_tokens_;
     gateway_.limiter().Reconcile(route->rate_limit, key, reserved_tokens_, actual, now);
@@ -409,6 +444,7 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
     result_.cost = ComputeCost(served->prices, usage);
     result_.currency = served->prices.currency;
   }
+  AdjustCounters(usage, now);  // token reconciliation and spend, on the batch path
   if (served != nullptr) {
     gateway_.ledger().Record(
         {route->key, served->key,

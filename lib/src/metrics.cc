@@ -589,6 +589,21 @@ GatewayMetrics::GatewayMetrics(MetricsRegistry& r)
       dropped_params_total(
           r.AddCounter("inference_gateway_translation_dropped_params_total",
                        "Request parameters a translation dropped or could not express",
-                       {"provider", "parameter"})) {}
+                       {"provider", "parameter"})),
+      budget_exceeded_total(r.AddCounter(
+          "inference_gateway_budget_exceeded_total",
+          "Requests refused because a spend budget was used up, by route and budget "
+          "(route, user, key).",
+          {"route", "budget"})),
+      key_refusals_total(r.AddCounter(
+          "inference_gateway_key_refusals_total",
+          "Requests refused (403) by their client key's policy, by route and reason "
+          "(route, model).",
+          {"route", "reason"})),
+      shared_store_fallbacks_total(r.AddCounter(
+          "inference_gateway_shared_store_fallbacks_total",
+          "Admissions the shared store could not answer, by failure policy (fail_open admitted "
+          "on local counters, fail_closed refused with 503).",
+          {"policy"})) {}
 
 }  // namespace inferencegw

@@ -372,6 +372,27 @@ void RateLimiter::Reconcile(const RateLimitPolicy& policy, const RateLimitKey& k
   b.full_at = b.last + to_full;
 }
 
+void RateLimiter::Refund(const RateLimitPolicy& policy, const RateLimitKey& key,
+                         int64_t reserved_tokens, TimeNs now) {
+  if (!policy.limited()) return;
+  const Limit req = MakeLimit(policy.requests_per_minute, policy.request_burst);
+  const Limit tok = MakeLimit(policy.tokens_per_minute, policy.token_burst);
+  const BucketKey k{key.route_hash, policy.per_user ? key.user_hash : 0};
+  Shard& shard = impl_->ShardFor(k);
+  std::lock_guard<ShardLock> lock(shard.mu);
+  auto it = shard.buckets.find(k);
+  if (it == shard.buckets.end()) return;  // absent: full, and a refund to a full bucket is void
+  Bucket& b = it->second;
+  RefillBucket(b, req, tok, now);
+  if (req.on) b.requests = std::min(req.burst, b.requests + kUnitsPerToken);
+  if (tok.on) b.tokens = Clamp128(static_cast<Int128>(b.tokens) + ToUnits(reserved_tokens),
+                                  kMinBalance, tok.burst);
+  DurationNs to_full = 0;
+  if (req.on) to_full = TimeToReach(b.requests, req.burst, req.rate);
+  if (tok.on) to_full = std::max(to_full, TimeToReach(b.tokens, tok.burst, tok.rate));
+  b.full_at = b.last + to_full;
+}
+
 size_t RateLimiter::EvictIdle(TimeNs now) {
   size_t dropped = 0;
   for (size_t i = 0; i < impl_->shard_count; ++i) {

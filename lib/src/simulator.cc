@@ -264,10 +264,25 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
       Record(slot, info, now, /*throttled=*/true);
       return;
     }
+    case BeginStatus::kBudgetExceeded:
+      // A spent budget refuses like a limit, with 429 (insufficient_quota).
+      if (user != 0) user_throttled[user] = 1;
+      info.client_status = 429;
+      Record(slot, info, now, /*throttled=*/true);
+      return;
+    case BeginStatus::kForbidden:
+      info.client_status = 403;
+      Record(slot, info, now, /*throttled=*/false);
+      return;
     case BeginStatus::kUnknownRoute:
     case BeginStatus::kNoRoute:
     case BeginStatus::kNoBackend:
       info.client_status = 404;
+      Record(slot, info, now, /*throttled=*/false);
+      return;
+    case BeginStatus::kPending:  // the simulator's gateway has no shared store
+    case BeginStatus::kStoreUnavailable:
+      info.client_status = 503;
       Record(slot, info, now, /*throttled=*/false);
       return;
   }

@@ -148,7 +148,8 @@ RequestBuilder::RequestBuilder(const RouteTable& table, const ConfigSet& config)
       }
       attributes.emplace_back(std::move(lower), value);
     }
-    attributes_.try_emplace(key.user, std::move(attributes));  // the user's first key wins
+    // The user's first key wins.
+    attributes_.try_emplace(key.user, UserKey{std::move(attributes), &key});
   }
 }
 
@@ -160,6 +161,7 @@ bool RequestBuilder::Build(std::string_view method, std::string_view path, std::
   out->model = model;
   out->authenticated = false;
   out->authenticated_user = {};
+  out->client_key = nullptr;
   if (authentication_) {
     auto it = user.empty() ? attributes_.end() : attributes_.find(user);
     if (it == attributes_.end()) return false;
@@ -170,10 +172,11 @@ bool RequestBuilder::Build(std::string_view method, std::string_view path, std::
                       [&](const std::string& a) { return internal::EqualsLowercase(h.name, a); });
       if (!overridden) storage->push_back(h);
     }
-    for (const auto& [name, value] : it->second) storage->push_back({name, value});
+    for (const auto& [name, value] : it->second.attributes) storage->push_back({name, value});
     out->headers = std::span<const Header>(storage->data(), storage->size());
     out->authenticated = true;
     out->authenticated_user = user;
+    out->client_key = it->second.key;
     return true;
   }
   out->headers = headers;

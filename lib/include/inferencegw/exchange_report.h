@@ -44,7 +44,17 @@ void AppendRateLimitHeaders(const CompiledRoute& route, const Admission& admissi
 
 // The body for a request refused by a rate limit, in the client's shape (code
 // "rate_limit_exceeded"; the message says which limit and when to retry).
-std::string RateLimitedErrorBody(ClientApi api, const Admission& admission);
+std::string RateLimitedErrorBody(ClientApi api, const Admission& admission,
+                                 std::string_view scope = "route");
+
+// x-inferencegw-budget-limit, -remaining (decimal amounts), -currency and -reset (RFC 3339 UTC
+// time the period ends) for the budget with the least left, when the request has a budget.
+void AppendBudgetHeaders(const Exchange& exchange, HeaderList* out);
+
+// The body for a request refused by a spent budget: OpenAI's quota error shape (type
+// "insufficient_quota", code "budget_exceeded") or the client's own (Anthropic:
+// rate_limit_error), saying which budget, how much, and when it resets.
+std::string BudgetExceededErrorBody(ClientApi api, const Exchange::BudgetStatus& budget);
 
 // The body when no attempt succeeded: the client's error shape with a message listing every
 // attempt ("all 3 attempts failed: default/local-mistral: connect_error; ...") and, for OpenAI

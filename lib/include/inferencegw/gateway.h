@@ -26,6 +26,7 @@
 #include "inferencegw/clock.h"
 #include "inferencegw/config.h"
 #include "inferencegw/cost_ledger.h"
+#include "inferencegw/counter_store.h"
 #include "inferencegw/experiment_stats.h"
 #include "inferencegw/fallback_plan.h"
 #include "inferencegw/health_tracker.h"
@@ -64,8 +65,17 @@ class Gateway {
   std::shared_ptr<const RouteTable> table() const;
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
 
+  // Keeps rate-limit buckets and budgets in `store` (shared by every replica) from now on, with
+  // `policy` for when it cannot answer. Call before serving; the local store stays as the
+  // fallback. Exchanges then answer Begin with kPending when they have limits or budgets.
+  void SetSharedStore(std::shared_ptr<CounterStore> store, StoreFailurePolicy policy);
+  CounterStore* shared_store() const { return shared_store_.get(); }
+  StoreFailurePolicy store_failure_policy() const { return store_failure_policy_; }
+  // This replica's own counters: the default store, and the fallback when the shared store fails.
+  LocalCounterStore& local_store() { return local_store_; }
+
   HealthTracker& health() { return health_; }
-  RateLimiter& limiter() { return limiter_; }
+  RateLimiter& limiter() { return local_store_.limiter(); }
   CostLedger& ledger() { return ledger_; }
   ExperimentStats& experiments() { return experiments_; }
   MetricsRegistry& registry() { return registry_; }
@@ -91,7 +101,9 @@ class Gateway {
   GatewayOptions options_;
   const Clock* clock_;
   HealthTracker health_;
-  RateLimiter limiter_;
+  LocalCounterStore local_store_;
+  std::shared_ptr<CounterStore> shared_store_;
+  StoreFailurePolicy store_failure_policy_ = StoreFailurePolicy::kFailOpen;
   CostLedger ledger_;
   ExperimentStats experiments_;
   MetricsRegistry registry_;
@@ -112,6 +124,11 @@ enum class BeginStatus : uint8_t {
   kNoRoute,       // 404: no route serves the model
   kNoBackend,     // 404: the route has no matching rule and no default backend
   kRateLimited,   // 429: see Exchange::admission()
+  kForbidden,     // 403: the client key may not use this route or model (Exchange::refusal())
+  kBudgetExceeded,     // 429 insufficient_quota: see Exchange::budget()
+  kPending,            // ask gateway.shared_store() (Exchange::admission_batch()), then call
+                       // Exchange::CompleteAdmission with its verdict
+  kStoreUnavailable,   // 503: the shared store could not answer and the policy is failClosed
 };
 std::string_view BeginStatusName(BeginStatus s);
 
@@ -151,10 +168,37 @@ class Exchange {
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
-  // Routes the request and admits it against the route's rate limits (reserving
-  // `estimated_tokens` from a token limit, at most the limit's burst; see TokenReservation for a
-  // saturating estimate). Call once.
+  // Routes the request, checks its client key's policy (RequestView::client_key), and admits it
+  // against the rate limits and budgets of its route and key (reserving `estimated_tokens` from
+  // a token limit, at most the limit's burst; see TokenReservation for a saturating estimate).
+  // With a shared store set on the gateway, a request that has limits or budgets gets kPending:
+  // the frontend passes admission_batch() to the store and the verdict to CompleteAdmission,
+  // without blocking. Call once.
   BeginStatus Begin(const RequestView& request, int64_t estimated_tokens);
+
+  // REQUIRES: Begin returned kPending. Applies the shared store's verdict (a verdict with
+  // store_ok false applies the gateway's failure policy: the local counters, or
+  // kStoreUnavailable). Returns kOk, kRateLimited, kBudgetExceeded or kStoreUnavailable.
+  BeginStatus CompleteAdmission(AdmissionVerdict verdict);
+  const AdmissionBatch& admission_batch() const { return batch_; }
+
+  // Whose rate limit refused the request (kRateLimited): "route" or "key".
+  std::string_view limit_scope() const { return limit_scope_; }
+  // Why Begin answered kForbidden: "route" or "model".
+  std::string_view refusal() const { return refusal_; }
+
+  // The budget that refused the request (kBudgetExceeded) or, when admitted, the budget with the
+  // least left; nullopt when the request has no budget.
+  struct BudgetStatus {
+    std::string_view budget;  // "route", "user" or "key"
+    int64_t cap_nanos = 0;
+    int64_t spent_nanos = 0;
+    int64_t period_end_unix = 0;
+    std::string_view currency;
+  };
+  std::optional<BudgetStatus> budget() const;
+  // True when admission used this replica's counters because the shared store failed.
+  bool admitted_locally_after_store_failure() const { return store_failed_; }
 
   // Valid after Begin.
   const RouteTable& table() const { return *table_; }
@@ -214,6 +258,11 @@ class Exchange {
  private:
   void ReleaseCurrent(const AttemptOutcome& outcome, TimeNs now);
   void RecordAttemptMetric(BackendIndex backend, FailureKind failure);
+  bool KeyAllows(const RequestView& request);
+  void BuildBatch(int64_t estimated_tokens);
+  BeginStatus ApplyVerdict(AdmissionVerdict verdict);
+  BeginStatus Admitted();
+  void AdjustCounters(const Usage& usage, TimeNs now);
 
   Gateway& gateway_;
   std::shared_ptr<const RouteTable> table_;
@@ -225,6 +274,17 @@ class Exchange {
   Decision decision_;
   Admission admission_;
   int64_t reserved_tokens_ = 0;
+  const ClientKey* client_key_ = nullptr;  // in the authenticator, which the frontend holds
+  std::string_view refusal_;
+  std::string_view limit_scope_ = "route";
+  // The batch path (budgets, key limits, or a shared store): what was asked and answered.
+  bool batch_path_ = false;
+  bool via_shared_store_ = false;  // the shared store admitted it (adjustments go there)
+  bool store_failed_ = false;
+  AdmissionBatch batch_;
+  std::vector<std::string_view> budget_kinds_;  // per batch_.budgets: "route", "user", "key"
+  int route_limit_ = -1;  // index in batch_.limits of the route's limit, or -1
+  AdmissionVerdict verdict_;
   TimeNs deadline_ = 0;
   // Attempt state.
   size_t plan_pos_ = 0;  // index into decision_.plan.backends of the current backend

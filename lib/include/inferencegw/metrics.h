@@ -153,6 +153,11 @@ struct GatewayMetrics {
   MetricFamily* fallbacks_total;               // counter {route, from_backend, to_backend}
   MetricFamily* config_reloads_total;          // counter {result}: success|failure
   MetricFamily* dropped_params_total;          // counter {provider, parameter}
+  MetricFamily* budget_exceeded_total;  // counter {route, budget}: budget = route|user|key
+  MetricFamily* key_refusals_total;     // counter {route, reason}: reason = route|model
+  // counter {policy}: admissions the shared store could not answer, by what was done instead
+  // (fail_open: admitted on local counters; fail_closed: refused with 503).
+  MetricFamily* shared_store_fallbacks_total;
 };
 
 }  // namespace inferencegw

@@ -105,6 +105,12 @@ class RateLimiter {
   void Reconcile(const RateLimitPolicy& policy, const RateLimitKey& key, int64_t reserved_tokens,
                  int64_t actual_tokens, TimeNs now);
 
+  // Undoes an Admit that was allowed (one request and its `reserved_tokens` go back), for an
+  // admission refused afterwards by another limit. The same as never having admitted it, as
+  // long as no other call took from the bucket since.
+  void Refund(const RateLimitPolicy& policy, const RateLimitKey& key, int64_t reserved_tokens,
+              TimeNs now);
+
   // Evicts every bucket that is full at `now`. Returns how many were evicted.
   size_t EvictIdle(TimeNs now);
 

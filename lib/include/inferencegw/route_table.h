@@ -60,6 +60,9 @@ struct RequestView {
   // is then not read and `authenticated_user` is the user key.
   bool authenticated = false;
   std::string_view authenticated_user;
+  // The client key that authenticated the request, with its policy (routes, models, limits,
+  // budget); nullptr without authentication. Must outlive the Exchange that reads it.
+  const ClientKey* client_key = nullptr;
 
   // The first header named `lowercase_name` (compared case-insensitively), or nullopt.
   std::optional<std::string_view> FindHeader(std::string_view lowercase_name) const;

@@ -218,8 +218,11 @@ class RequestBuilder {
   bool authentication_ = false;
   std::vector<std::string> user_headers_;       // lowercase, distinct
   std::vector<std::string> attribute_headers_;  // lowercase
-  absl::flat_hash_map<std::string, std::vector<std::pair<std::string, std::string>>,
-                      internal::SimStringHash, internal::SimStringEq>
+  struct UserKey {
+    std::vector<std::pair<std::string, std::string>> attributes;
+    const ClientKey* key = nullptr;  // in the config; its policy (routes, models, limits)
+  };
+  absl::flat_hash_map<std::string, UserKey, internal::SimStringHash, internal::SimStringEq>
       attributes_;  // by user
 };
 
