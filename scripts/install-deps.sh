@@ -12,12 +12,14 @@ PACKAGES=(
   g++ meson ninja-build pkg-config
   # library dependencies
   libabsl-dev libsimdjson-dev libfmt-dev libyaml-cpp-dev libyaml-dev libre2-dev libssl-dev
+  libhiredis-dev
   # frontends: upstream HTTP (libcurl), inbound HTTP (Boost.Beast), the mock server (libevent)
   libcurl4-openssl-dev libboost-dev libevent-dev libjemalloc-dev
   # Python module
   python3-dev pybind11-dev python3-numpy python3-matplotlib
   # tests and benchmarks
   catch2 libbenchmark-dev python3-pytest python3-yaml prometheus wrk nginx-light curl ca-certificates
+  redis-server
   # fuzzing (tests/fuzz/run.sh): clang with the libFuzzer runtime
   clang libclang-rt-14-dev
 )
@@ -38,6 +40,13 @@ fi
 # benchmark starts its own nginx and needs none running.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   $SUDO systemctl stop nginx || true
+fi
+# Likewise Debian's redis-server starts a server on port 6379 (by systemd, or by its init script
+# where there is none); the tests start their own on free ports and need none running.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+  $SUDO systemctl stop redis-server || true
+elif [ -x /etc/init.d/redis-server ] && /etc/init.d/redis-server status >/dev/null 2>&1; then
+  $SUDO /etc/init.d/redis-server stop >/dev/null || true
 fi
 
 # The official `openai` client for the end-to-end test with a real client (npm registry).

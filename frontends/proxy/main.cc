@@ -7,7 +7,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <memory>
+#include <sstream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +20,7 @@
 #include "inferencegw/config_loader.h"
 #include "log_sink.h"
 #include "proxy_server.h"
+#include "redis_store.h"
 
 namespace {
 
@@ -49,6 +54,19 @@ fallback, A/B experiments, rate limits, cost tracking, health checks and Prometh
   --allow-empty-config     accept a config without any InferenceRoute (every request gets 404)
                            at startup, on reload and with --check; without it such a config is
                            an error and a reload to it is rejected
+  --redis URL              keep rate limits and spend budgets in Redis, shared by every
+                           replica: redis://[[user]:password@]host[:port][/db] (also
+                           INFERENCEGW_REDIS_URL; rediss:// is not supported). Without it each
+                           replica counts on its own
+  --redis-password-file PATH
+                           the Redis password, from a file (a trailing newline is dropped).
+                           Precedence: this file, then INFERENCEGW_REDIS_PASSWORD, then the
+                           password in the URL
+  --redis-timeout-ms N     longest wait for Redis per call, and the connect timeout (default 50)
+  --redis-failure-policy failOpen|failClosed
+                           when Redis does not answer in time: failOpen admits on this
+                           replica's own counters, failClosed refuses with 503 (default failOpen)
+  --redis-prefix P         prefix of every Redis key: "{P}:..." (default igw)
   --check                  load and validate the config, print warnings and errors, exit
   --version                print the version
   --help                   this text
@@ -117,15 +135,91 @@ int Usage(const std::string& error) {
   return 2;
 }
 
+// The --redis* flags as given, before they are checked together.
+struct RedisFlags {
+  std::string url;
+  std::string password_file;
+  long long timeout_ms = 50;
+  std::string failure_policy = "failOpen";
+  std::string prefix = "igw";
+  bool any_set = false;  // any flag but --redis itself
+};
+
+std::string Env(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : "";
+}
+
+// The Redis options from the flags and the environment into `options`; "" when they are valid,
+// else the error (which never holds the password).
+std::string ApplyRedisFlags(RedisFlags flags, inferencegw::proxy::ProxyOptions* options) {
+  using inferencegw::proxy::RedisCounterStore;
+  if (flags.url.empty()) flags.url = Env("INFERENCEGW_REDIS_URL");
+  if (flags.url.empty()) {
+    return flags.any_set ? "the --redis-* flags need --redis URL (or INFERENCEGW_REDIS_URL)" : "";
+  }
+  absl::StatusOr<RedisCounterStore::Options> redis = RedisCounterStore::ParseRedisUrl(flags.url);
+  if (!redis.ok()) return std::string(redis.status().message());
+  if (!flags.password_file.empty()) {
+    std::ifstream file(flags.password_file, std::ios::binary);
+    std::stringstream text;
+    if (!file || !(text << file.rdbuf())) {
+      return fmt::format("--redis-password-file: cannot read {}", flags.password_file);
+    }
+    std::string password = text.str();
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+      password.pop_back();
+    }
+    if (password.empty()) {
+      return fmt::format("--redis-password-file: {} is empty", flags.password_file);
+    }
+    redis->password = std::move(password);
+  } else if (std::string password = Env("INFERENCEGW_REDIS_PASSWORD"); !password.empty()) {
+    redis->password = std::move(password);
+  }
+  if (flags.timeout_ms < 1 || flags.timeout_ms > 60000) {
+    return "--redis-timeout-ms needs 1..60000";
+  }
+  redis->timeout = std::chrono::milliseconds(flags.timeout_ms);
+  if (flags.failure_policy == "failOpen") {
+    options->redis_failure_policy = inferencegw::StoreFailurePolicy::kFailOpen;
+  } else if (flags.failure_policy == "failClosed") {
+    options->redis_failure_policy = inferencegw::StoreFailurePolicy::kFailClosed;
+  } else {
+    return "--redis-failure-policy needs failOpen or failClosed";
+  }
+  if (flags.prefix.empty() || flags.prefix.size() > 64 ||
+      flags.prefix.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "0123456789._:-") != std::string::npos) {
+    return "--redis-prefix needs 1..64 letters, digits, '.', '_', ':' or '-'";
+  }
+  redis->prefix = flags.prefix;
+  options->redis = *std::move(redis);
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   inferencegw::proxy::ProxyOptions options;
   bool check_only = false;
   bool max_connections_set = false;
+  RedisFlags redis_flags;
   for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
+    // "--flag value" or "--flag=value" (as Kubernetes manifests usually write it).
+    std::string_view arg = argv[i];
+    std::optional<std::string_view> inline_value;
+    if (const size_t eq = arg.find('='); arg.substr(0, 2) == "--" && eq != std::string_view::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    bool value_used = false;
     auto value = [&](std::string_view* out) {
+      value_used = true;
+      if (inline_value.has_value()) {
+        *out = *inline_value;
+        return true;
+      }
       if (i + 1 >= argc) return false;
       *out = argv[++i];
       return true;
@@ -189,11 +283,36 @@ int main(int argc, char** argv) {
     } else if (arg == "--config-poll-ms") {
       if (!value(&v) || !ParseNumber(v, 10, &n)) return Usage("--config-poll-ms needs >= 10");
       options.config_poll = std::chrono::milliseconds(n);
+    } else if (arg == "--redis") {
+      if (!value(&v) || v.empty()) return Usage("--redis needs a URL");
+      redis_flags.url = std::string(v);
+    } else if (arg == "--redis-password-file") {
+      if (!value(&v) || v.empty()) return Usage("--redis-password-file needs a path");
+      redis_flags.password_file = std::string(v);
+      redis_flags.any_set = true;
+    } else if (arg == "--redis-timeout-ms") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--redis-timeout-ms needs 1..60000");
+      redis_flags.timeout_ms = n;
+      redis_flags.any_set = true;
+    } else if (arg == "--redis-failure-policy") {
+      if (!value(&v)) return Usage("--redis-failure-policy needs failOpen or failClosed");
+      redis_flags.failure_policy = std::string(v);
+      redis_flags.any_set = true;
+    } else if (arg == "--redis-prefix") {
+      if (!value(&v)) return Usage("--redis-prefix needs a prefix");
+      redis_flags.prefix = std::string(v);
+      redis_flags.any_set = true;
     } else {
       return Usage(fmt::format("unknown flag {}", arg));
     }
+    if (inline_value.has_value() && !value_used) {
+      return Usage(fmt::format("{} takes no value", arg));
+    }
   }
   if (options.config_path.empty()) return Usage("--config is required");
+  if (std::string error = ApplyRedisFlags(std::move(redis_flags), &options); !error.empty()) {
+    return Usage(error);
+  }
 
   if (check_only) {
     absl::StatusOr<inferencegw::ConfigSet> config =
@@ -248,7 +367,29 @@ int main(int argc, char** argv) {
                ? 1
                : 3;
   }
+  // The shared store runs from before the workers serve until after they have drained.
+  std::shared_ptr<inferencegw::proxy::RedisCounterStore> store;
+  if (options.redis) {
+    inferencegw::Gateway& gateway = (*server)->gateway();
+    store = std::make_shared<inferencegw::proxy::RedisCounterStore>(
+        *options.redis, gateway.registry(), [](std::string_view line) {
+          inferencegw::proxy::LogSink::Get().Event(line.ends_with(" up") ? "info" : "warning",
+                                                   line);
+        });
+    inferencegw::proxy::LogSink::Get().Event(
+        "info", "shared store",
+        {{"redis", inferencegw::proxy::RedisCounterStore::DisplayUrl(*options.redis)},
+         {"timeout_ms", std::to_string(options.redis->timeout.count())},
+         {"failure_policy",
+          options.redis_failure_policy == inferencegw::StoreFailurePolicy::kFailOpen
+              ? "failOpen"
+              : "failClosed"},
+         {"prefix", options.redis->prefix}});
+    store->Start();
+    gateway.SetSharedStore(store, options.redis_failure_policy);
+  }
   const int code = (*server)->Run();
+  if (store != nullptr) store->Stop();
   server->reset();
   curl_global_cleanup();
   return code;

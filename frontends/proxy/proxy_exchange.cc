@@ -131,9 +131,39 @@ void ProxyExchange::Start() {
   view.model = facts_.model;
   view.authenticated = authenticated_;
   view.authenticated_user = user_;
+  view.client_key = client_key_;
   exchange_.emplace(worker_.gateway(), worker_.NextEntropy(), started_);
   const int64_t estimate = TokenReservation(facts_.estimated_prompt_tokens, facts_.max_tokens);
-  switch (exchange_->Begin(view, estimate)) {
+  const BeginStatus status = exchange_->Begin(view, estimate);
+  if (status == BeginStatus::kPending) {
+    AskSharedStore();
+    return;
+  }
+  AfterBegin(status);
+}
+
+void ProxyExchange::AskSharedStore() {
+  // Nothing else holds this exchange while the store answers (within its timeout).
+  self_ = shared_from_this();
+  std::weak_ptr<ProxyExchange> weak = weak_from_this();
+  asio::io_context& io = worker_.io();
+  worker_.gateway().shared_store()->Admit(
+      exchange_->admission_batch(), [weak, &io](AdmissionVerdict verdict) {
+        // On the store's thread: hand the verdict to this exchange's own loop.
+        asio::post(io, [weak, verdict = std::move(verdict)]() mutable {
+          if (auto self = weak.lock()) self->OnAdmissionVerdict(std::move(verdict));
+        });
+      });
+}
+
+void ProxyExchange::OnAdmissionVerdict(AdmissionVerdict verdict) {
+  std::shared_ptr<ProxyExchange> keep = std::move(self_);
+  if (finished_) return;
+  AfterBegin(exchange_->CompleteAdmission(std::move(verdict)));
+}
+
+void ProxyExchange::AfterBegin(BeginStatus status) {
+  switch (status) {
     case BeginStatus::kOk:
       break;
     case BeginStatus::kUnknownRoute: {
@@ -153,16 +183,48 @@ void ProxyExchange::Start() {
                          exchange_->route()->key),
              "no_backend");
       return;
+    case BeginStatus::kForbidden:
+      Reject(403,
+             exchange_->refusal() == "model"
+                 ? fmt::format("this API key may not use model \"{}\"", facts_.model)
+                 : fmt::format("this API key may not use route {}", exchange_->route()->key),
+             "key_not_allowed");
+      return;
     case BeginStatus::kRateLimited: {
       HeaderList extra;
-      AppendRateLimitHeaders(*exchange_->route(), exchange_->admission(), &extra);
-      ReplyJson(429, RateLimitedErrorBody(api_, exchange_->admission()), extra);
+      if (exchange_->limit_scope() == "route") {
+        AppendRateLimitHeaders(*exchange_->route(), exchange_->admission(), &extra);
+      } else {
+        extra.emplace_back(
+            "retry-after",
+            fmt::format("{}", std::max<int64_t>(
+                                  1, (exchange_->admission().retry_after + kNanosPerSecond - 1) /
+                                         kNanosPerSecond)));
+      }
+      ReplyJson(429,
+                RateLimitedErrorBody(api_, exchange_->admission(), exchange_->limit_scope()),
+                extra);
       FinishInfo info;
       info.client_status = 429;
       const ExchangeResult& result = exchange_->Finish(info, Now());
       Complete(429, &result, "rate_limited");
       return;
     }
+    case BeginStatus::kBudgetExceeded: {
+      HeaderList extra;
+      AppendBudgetHeaders(*exchange_, &extra);
+      ReplyJson(429, BudgetExceededErrorBody(api_, *exchange_->budget()), extra);
+      FinishInfo info;
+      info.client_status = 429;
+      const ExchangeResult& result = exchange_->Finish(info, Now());
+      Complete(429, &result, "budget_exceeded");
+      return;
+    }
+    case BeginStatus::kPending:  // answered by CompleteAdmission, never kPending again
+    case BeginStatus::kStoreUnavailable:
+      Reject(503, "the shared rate-limit store is unavailable and the policy is failClosed",
+             "store_unavailable");
+      return;
   }
   log_bodies_ = exchange_->route()->enable_logging;
   std::weak_ptr<ProxyExchange> weak = weak_from_this();
@@ -190,6 +252,13 @@ bool ProxyExchange::Authenticate() {
              "invalid_api_key");
       return false;
     }
+    if (key->expires_unix_seconds > 0 &&
+        started_unix_nanos_ / kNanosPerSecond >= key->expires_unix_seconds) {
+      Reject(401, "gateway API key expired", "key_expired");
+      return false;
+    }
+    auth_ = auth;
+    client_key_ = key;
     authenticated_ = true;
     user_ = key->user;
     for (const auto& [name, value] : key->attributes)

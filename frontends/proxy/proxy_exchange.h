@@ -51,6 +51,9 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   };
 
   bool Authenticate();
+  void AskSharedStore();
+  void OnAdmissionVerdict(AdmissionVerdict verdict);
+  void AfterBegin(BeginStatus status);
   void Reject(int status, std::string_view message, std::string_view code,
               const HeaderList& extra = {});
   void NextAttempt();
@@ -91,6 +94,8 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   std::vector<std::pair<std::string, std::string>> trusted_headers_;  // auth attributes
   std::string user_;
   bool authenticated_ = false;
+  std::shared_ptr<const ClientAuthenticator> auth_;  // holds client_key_
+  const ClientKey* client_key_ = nullptr;
   std::optional<Exchange> exchange_;
   bool log_bodies_ = false;
 

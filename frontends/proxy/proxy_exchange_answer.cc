@@ -29,6 +29,7 @@ HeaderList ProxyExchange::ResponseHeaders(const ExchangeResult* result) const {
   if (exchange_.has_value() && exchange_->route() != nullptr) {
     AppendDecisionHeaders(*exchange_, result, &headers);
     AppendRateLimitHeaders(*exchange_->route(), exchange_->admission(), &headers);
+    AppendBudgetHeaders(*exchange_, &headers);
   }
   return headers;
 }

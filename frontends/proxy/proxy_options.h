@@ -4,9 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "http_session.h"
+#include "inferencegw/counter_store.h"
+#include "redis_store.h"
 
 namespace inferencegw::proxy {
 
@@ -31,6 +34,10 @@ struct ProxyOptions {
   std::chrono::milliseconds connect_timeout{5000};
   // Trust a client's x-request-id (else one is generated).
   bool trust_request_id = true;
+  // --redis and friends: rate-limit buckets and spend budgets in Redis, shared by every replica;
+  // unset: this replica's own counters. Holds the password: log RedisCounterStore::DisplayUrl.
+  std::optional<RedisCounterStore::Options> redis;
+  StoreFailurePolicy redis_failure_policy = StoreFailurePolicy::kFailOpen;
 };
 
 }  // namespace inferencegw::proxy

@@ -201,6 +201,10 @@ void ProxyServer::Handle(const std::shared_ptr<HttpSession>& session, Request&& 
   }
   const std::string_view target = request.target();
   const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/admin/budgets" && request.method() == http::verb::get) {
+    ReplyBudgets(session, request.version());
+    return;
+  }
   if (path == "/admin/reload" && request.method() == http::verb::post) {
     const uint64_t before = gateway_->generation();
     watcher_->ReloadNow(/*force=*/true);
@@ -215,6 +219,46 @@ void ProxyServer::Handle(const std::shared_ptr<HttpSession>& session, Request&& 
   }
   session->Reply(
       JsonError(request.version(), 404, fmt::format("unknown admin path {}", path), "unknown_url"));
+}
+
+void ProxyServer::ReplyBudgets(const std::shared_ptr<HttpSession>& session, unsigned version) {
+  const int64_t unix_now = gateway_->clock().UnixNanos() / kNanosPerSecond;
+  auto budgets = std::make_shared<std::vector<ConfiguredBudget>>(
+      ConfiguredBudgets(gateway_->table()->config(), unix_now));
+  std::vector<std::pair<std::string, int64_t>> scopes;
+  for (const ConfiguredBudget& b : *budgets) scopes.emplace_back(b.scope, b.bounds.start_unix);
+  CounterStore* shared = gateway_->shared_store();
+  const bool local = shared == nullptr;
+  auto reply = [session, version, budgets](std::string_view source, bool ok,
+                                           const std::vector<BudgetReading>& readings) {
+    Response response(http::status::ok, version);
+    response.set(http::field::content_type, "application/json");
+    response.set(http::field::cache_control, "no-store");
+    response.body() = RenderBudgetsJson(*budgets, readings, source, ok);
+    session->Reply(std::move(response));
+  };
+  if (local) {
+    gateway_->local_store().ReadBudgets(
+        scopes, [&](bool ok, std::vector<BudgetReading> readings) {
+          reply("local", ok, readings);
+        });
+    return;
+  }
+  Gateway* gateway = gateway_.get();
+  shared->ReadBudgets(scopes, [this, gateway, scopes, reply](bool ok,
+                                                             std::vector<BudgetReading> readings) {
+    // On the store's thread: answer from the admin loop.
+    asio::post(io_, [gateway, scopes, reply, ok, readings = std::move(readings)]() mutable {
+      if (ok) {
+        reply("redis", true, readings);
+        return;
+      }
+      // The shared store did not answer: this replica's own counters, marked as such.
+      gateway->local_store().ReadBudgets(scopes, [&](bool, std::vector<BudgetReading> mine) {
+        reply("redis", false, mine);
+      });
+    });
+  });
 }
 
 }  // namespace inferencegw::proxy

@@ -39,12 +39,16 @@ class ProxyServer : public HttpHandler {
 
   // HttpHandler for the admin port.
   void Handle(const std::shared_ptr<HttpSession>& session, Request&& request) override;
+  // Access to the gateway, e.g. to attach a shared store before Run.
+  Gateway& gateway() { return *gateway_; }
   std::string ErrorBody(int status, std::string_view path, std::string_view message,
                         std::string_view code) override;
 
  private:
   explicit ProxyServer(ProxyOptions options);
   void AcceptAdmin();
+  // GET /admin/budgets: asks the store (shared or local) and answers from the admin loop.
+  void ReplyBudgets(const std::shared_ptr<HttpSession>& session, unsigned version);
   void WaitForSignals();
   void BeginShutdown();
 
