@@ -335,6 +335,21 @@ RenderResult Render(const ClusterState& state) {
       result.warnings.push_back(issue.ToString());
   }
 
+  // A client-key Secret that is left out would drop its keys, and with the last such Secret gone
+  // authentication would switch off: every request would be let in. Write nothing instead, so
+  // the proxy keeps the last good config, until the Secret is fixed.
+  for (const KubeObject& s : secret_objects) {
+    if (!IsClientKeysSecret(s)) continue;
+    auto it = std::find_if(secrets.begin(), secrets.end(),
+                           [&](const Candidate& c) { return c.key == s.Key(); });
+    if (it == secrets.end() || !it->valid) {
+      result.unattributed_errors.push_back(fmt::format(
+          "client-key Secret {} is invalid{}{}; the config is not written until it is fixed "
+          "(leaving it out would drop its keys)",
+          s.Key(), it == secrets.end() || it->errors.empty() ? "" : ": ",
+          it == secrets.end() || it->errors.empty() ? "" : fmt::format("{}", fmt::join(it->errors, "; "))));
+    }
+  }
   for (auto* group : {&backends, &routes, &secrets}) Append(&result.config, MergeValid(*group));
   if (result.unattributed_errors.empty()) result.manifests = RenderManifests(result.config);
 

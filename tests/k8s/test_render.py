@@ -1,6 +1,8 @@
 """The rendered config follows the cluster: creates, updates, deletes, Secret rotation, KServe
 URLs, invalid objects left out, determinism across replicas, writes only on change."""
 
+import base64
+import hashlib
 import os
 import pathlib
 
@@ -58,14 +60,58 @@ def test_secret_rotation(apiserver, syncer):
 
 
 # Secrets annotated as client-key Secrets are rendered even though no backend references them.
+# Key policies and route budgets survive the syncer: only the key's hash is written, with its
+# routes (as namespace/name), models, limits, budget and expiry; the route keeps its budget.
 def test_client_key_secret_rendered(apiserver, syncer):
+    policy = ("{key: sk-bob, routes: [chat], models: ['gpt-4o*'], rateLimit: {requestsPerMinute:"
+              " 30}, budget: {limit: '10.00', period: day}, expires: '2027-01-01T01:00:00+01:00'}")
     apiserver.create(secret("gateway-keys",
                             annotations={"gateway.inference-gateway.io/client-keys": "true"},
-                            alice="sk-alice"))
+                            alice="sk-alice", bob=policy))
     apiserver.create(external_backend("gpt4"))
+    apiserver.create(route("chat", defaultBackend={"name": "gpt4"},
+                           budget={"limit": "50.00", "perUser": "2.5", "period": "week"}))
+    s = syncer()
+    wait_until(lambda: "default/gateway-keys" in load_rendered(s.output).get("Secret", {})
+               and "default/chat" in load_rendered(s.output).get("InferenceRoute", {}),
+               what="the client-key secret and the route rendered")
+    rendered = load_rendered(s.output)
+    data = rendered["Secret"]["default/gateway-keys"]["data"]
+    bob = yaml.safe_load(base64.b64decode(data["bob"]).decode())
+    assert bob == {"keySha256": hashlib.sha256(b"sk-bob").hexdigest(),
+                   "routes": ["default/chat"], "models": ["gpt-4o*"],
+                   "rateLimit": {"requestsPerMinute": 30},
+                   "budget": {"limit": "10", "period": "day", "currency": "USD"},
+                   "expires": "2027-01-01T00:00:00Z"}
+    assert "sk-bob" not in pathlib.Path(s.output).read_text()
+    assert rendered["InferenceRoute"]["default/chat"]["spec"]["budget"] == {
+        "limit": "50", "perUser": "2.5", "period": "week", "currency": "USD"}
+
+
+# A client-key Secret made invalid (a bad policy on one entry) is never left out: that would
+# drop its keys, and with the only such Secret gone authentication would switch off. The syncer
+# keeps the last good config until the Secret is fixed.
+def test_invalid_client_key_secret_keeps_the_last_good_config(apiserver, syncer):
+    keys = {"gateway.inference-gateway.io/client-keys": "true"}
+    apiserver.create(secret("gateway-keys", annotations=keys, alice="sk-alice"))
+    apiserver.create(external_backend("gpt4"))
+    apiserver.create(route("chat", defaultBackend={"name": "gpt4"}))
     s = syncer()
     wait_until(lambda: "default/gateway-keys" in load_rendered(s.output).get("Secret", {}),
                what="the client-key secret rendered")
+    apiserver.apply(secret("gateway-keys", annotations=keys, alice="sk-alice",
+                           bob="{key: sk-bob, rateLimit: {requestsPerMinute: -1}}"))
+    apiserver.create(route("later", defaultBackend={"name": "gpt4"}))
+    wait_until(lambda: "client-key Secret default/gateway-keys is invalid"
+               in pathlib.Path(s.log_path).read_text(), what="the syncer to log the bad Secret")
+    rendered = load_rendered(s.output)
+    assert list(rendered["Secret"]["default/gateway-keys"]["data"]) == ["alice"]
+    assert "default/later" not in rendered.get("InferenceRoute", {})
+    apiserver.apply(secret("gateway-keys", annotations=keys, alice="sk-alice", bob="sk-bob"))
+    wait_until(lambda: "default/later" in load_rendered(s.output).get("InferenceRoute", {}),
+               what="the config written again once the Secret is fixed")
+    assert sorted(load_rendered(s.output)["Secret"]["default/gateway-keys"]["data"]) == [
+        "alice", "bob"]
 
 
 # A KServe backend gets kserve.url from its InferenceService's status.url, and loses it when the
