@@ -195,3 +195,26 @@ def test_client_disconnect_cancels_pending_request(env):
                        what="the slot released")
     # A cancellation is not the backend's failure.
     assert proxy.backend_state("default/a")["total_failures"] == 0
+
+
+# The proxy takes its flags as "--flag=value" too, as deploy/gateway/deployment.yaml writes them:
+# the Deployment's own args (with the demo config) pass --check; a value on a switch is refused.
+def test_deployment_args_are_accepted(proxy_binary):
+    import pathlib
+
+    import yaml
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    docs = list(yaml.safe_load_all((repo / "deploy/gateway/deployment.yaml").read_text()))
+    (deployment,) = [d for d in docs if d and d.get("kind") == "Deployment"]
+    (proxy,) = [c for c in deployment["spec"]["template"]["spec"]["containers"]
+                if c["name"] == "proxy"]
+    args = [f"--config={repo / 'examples/demo'}" if a.startswith("--config=") else a
+            for a in proxy["args"]]
+    assert any("=" in a for a in args), args
+    done = subprocess.run([str(proxy_binary), *args, "--check"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([str(proxy_binary), f"--config={repo / 'examples/demo'}", "--check=yes"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--check takes no value" in done.stderr, done.stderr

@@ -69,10 +69,10 @@ def _start_mock(binary: pathlib.Path, started: list) -> str:
     return line.split()[-1]
 
 
-def _start_proxy(binary: pathlib.Path, config: pathlib.Path, started: list) -> str:
+def _start_proxy(binary: pathlib.Path, config: pathlib.Path, started: list, *flags) -> str:
     proc = subprocess.Popen(
         [str(binary), "--config", str(config), "--listen", "127.0.0.1:0",
-         "--admin-listen", "127.0.0.1:0", "--threads", "2", "--no-access-log"],
+         "--admin-listen", "127.0.0.1:0", "--threads", "2", "--no-access-log", *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started.append(proc)
     deadline = time.monotonic() + 20
@@ -175,3 +175,58 @@ def test_proxy_assigns_the_modules_arms(request, processes, tmp_path, ig):
         assert decision.arm == expected_arm("parity-test", user, 37)
         arms[decision.arm] += 1
     assert arms["control"] > 0 and arms["treatment"] > 0
+
+
+def _limits_config(mock: str) -> str:
+    # Every mock answer reports 10 prompt and 20 completion tokens: $0.02 at these prices.
+    return manifests(
+        f"""
+        apiVersion: gateway.inference-gateway.io/v1alpha1
+        kind: InferenceBackend
+        metadata: {{name: priced}}
+        spec:
+          type: external
+          external: {{url: "http://{mock}/v1", provider: openai}}
+          cost: {{inputTokenCost: "0", outputTokenCost: "1.00"}}
+        ---
+        apiVersion: gateway.inference-gateway.io/v1alpha1
+        kind: InferenceRoute
+        metadata: {{name: limited}}
+        spec:
+          default: true
+          defaultBackend: {{name: priced}}
+          rateLimit: {{requestsPerMinute: 3, perUser: true}}
+          budget: {{limit: "0.14", period: day}}
+        """
+    )
+
+
+# The simulator on its in-memory store decides what the proxy decides on Redis: alice, bob and
+# carol send five requests each, one after another; a per-user limit of 3 a minute refuses
+# alice's and bob's last two, and the $0.14 route budget ($0.02 a request) refuses carol's
+# after her first.
+def test_simulator_limits_and_budget_match_the_proxy_on_redis(request, processes, tmp_path, ig):
+    import sys
+
+    sys.path.insert(0, str(REPO_ROOT / "tests" / "e2e"))
+    from redis_server import RedisServer
+
+    proxy_binary = _binary(request, "--proxy")
+    mock_binary = _binary(request, "--mock-llm")
+    redis = RedisServer(tmp_path).start()
+    try:
+        mock = _start_mock(mock_binary, processes)
+        config_path = tmp_path / "limits.yaml"
+        config_path.write_text(_limits_config(mock))
+        proxy = _start_proxy(proxy_binary, config_path, processes, "--redis", redis.url)
+        users = [u for u in ("alice", "bob", "carol") for _ in range(5)]
+        body = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
+        via_proxy = [_post(proxy, body, {"x-user-id": u})[0] for u in users]
+
+        trace = [{"timestamp": 0.05 * i, "user": u, "model": "m", "input_tokens": 10,
+                  "output_tokens": 20, "latency": 0.01} for i, u in enumerate(users)]
+        simulated = ig.Simulator(ig.load_config(config_path)).run(trace, numpy=False)
+        assert [int(s) for s in simulated["status"]] == via_proxy
+        assert via_proxy == [200] * 3 + [429] * 2 + [200] * 3 + [429] * 2 + [200] + [429] * 4
+    finally:
+        redis.stop()
