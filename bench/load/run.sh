@@ -60,11 +60,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {
-  for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done
-  echo "not answering: $1" >&2; exit 1
-}
+# shellcheck source=bench/load/common.sh
+. bench/load/common.sh
 
 # ---- stream mode ---------------------------------------------------------------------------------
 # For each stream count N, fresh processes (so the idle RSS is a fresh process's, and no allocator
