@@ -92,10 +92,25 @@ absl::StatusOr<SimulationResult> Simulator::Run(const SimulationTrace& trace) co
 // ---------------------------------------------------------------------------------------------
 // RunState
 
+namespace {
+
+// The wall time of trace time 0, for calendar periods (spend budgets): trace times from 2001 on
+// (10^9 s and more, as datetimes and ISO text are read) are Unix times; smaller ones count from
+// 2023-11-14T22:13:20Z.
+int64_t UnixEpochOf(TimeNs start) {
+  constexpr TimeNs kUnixTimesFrom = Seconds(1'000'000'000);
+  return start >= kUnixTimesFrom ? 0 : Seconds(1'700'000'000);
+}
+
+}  // namespace
+
 Simulator::RunState::RunState(const Simulator& simulator, const SimulationTrace& t)
     : sim(simulator),
       trace(t),
-      clock(t.size() == 0 ? 0 : *std::min_element(t.timestamps().begin(), t.timestamps().end())) {}
+      clock(t.size() == 0 ? 0 : *std::min_element(t.timestamps().begin(), t.timestamps().end()),
+            UnixEpochOf(t.size() == 0 ? 0
+                                      : *std::min_element(t.timestamps().begin(),
+                                                          t.timestamps().end()))) {}
 
 absl::Status Simulator::RunState::Init() {
   GatewayOptions options;
@@ -154,6 +169,7 @@ absl::Status Simulator::RunState::Init() {
   }
   throttled_by_requests.assign(routes.size(), 0);
   throttled_by_tokens.assign(routes.size(), 0);
+  throttled_by_budget.assign(routes.size(), 0);
   user_throttled.assign(trace.string_count(), 0);
   return absl::OkStatus();
 }
@@ -266,6 +282,7 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
     }
     case BeginStatus::kBudgetExceeded:
       // A spent budget refuses like a limit, with 429 (insufficient_quota).
+      ++throttled_by_budget[static_cast<size_t>(exchange.route() - table->routes().data())];
       if (user != 0) user_throttled[user] = 1;
       info.client_status = 429;
       Record(slot, info, now, /*throttled=*/true);

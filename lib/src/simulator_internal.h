@@ -81,7 +81,7 @@ struct Simulator::RunState {
 
   SimulationResult result;
   std::vector<int32_t> experiment_base;  // by route: index of its first experiment
-  std::vector<uint64_t> throttled_by_requests, throttled_by_tokens;  // by route
+  std::vector<uint64_t> throttled_by_requests, throttled_by_tokens, throttled_by_budget;  // by route
   std::vector<uint8_t> user_throttled;                               // by trace string id
   absl::flat_hash_map<uint64_t, uint64_t> fallbacks;  // (route << 32 | from << 16 | to) -> n
   std::vector<SimulatedBackendStats> backend_stats;   // by BackendIndex

@@ -88,7 +88,8 @@ void Simulator::RunState::Record(uint32_t slot, const FinishInfo& info, TimeNs n
     ++b.sent;
   }
   if (served != kNoBackend) ++backend_stats[served].served;
-  if (fell_back) {
+  // A request refused at admission (a limit, a budget) never reached a backend: not a fallback.
+  if (fell_back && exchange.sent_attempts() + static_cast<int>(exchange.attempts().size()) > 0) {
     result.fallback[row] = 1;
     ++fallbacks[FallbackKey(route, primary, served)];
   }
@@ -115,11 +116,13 @@ SimulationResult Simulator::RunState::TakeResult() {
     if (status >= 500) s.failed += count;
   }
   for (size_t route = 0; route < throttled_by_requests.size(); ++route) {
-    const uint64_t total = throttled_by_requests[route] + throttled_by_tokens[route];
+    const uint64_t total =
+        throttled_by_requests[route] + throttled_by_tokens[route] + throttled_by_budget[route];
     if (total == 0) continue;
     s.throttled += total;
     s.throttles.push_back(
-        {result.route_names[route], throttled_by_requests[route], throttled_by_tokens[route]});
+        {result.route_names[route], throttled_by_requests[route], throttled_by_tokens[route],
+         throttled_by_budget[route]});
   }
   // A 429 the upstream sent (and the route does not retry) is a failure, not a throttle.
   for (const auto& [status, count] : s.status_counts) {

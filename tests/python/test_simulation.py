@@ -67,7 +67,7 @@ def test_throttling_by_hand(ig, small_config):
     assert result["backend"][65] is None and result["cost"][65] == 0
     s = result.summary
     assert s["throttled"] == 10
-    assert s["throttles"] == {"default/chat": {"requests": 10, "tokens": 0}}
+    assert s["throttles"] == {"default/chat": {"requests": 10, "tokens": 0, "budget": 0}}
     assert s["throttled_users"] == 1
     assert s["status_counts"] == {200: 64, 429: 10}
     assert s["failed"] == 0
@@ -91,7 +91,26 @@ def test_token_limit(ig):
     trace[1]["timestamp"] = 0.1  # before the first answer refunds: 400 + 1.7 < 600
     result = ig.Simulator(config).run(trace, numpy=False)
     assert result["throttled"] == [False, True, False]
-    assert result.summary["throttles"] == {"default/chat": {"requests": 0, "tokens": 1}}
+    assert result.summary["throttles"] == {"default/chat": {"requests": 0, "tokens": 1, "budget": 0}}
+
+
+# A daily route budget of $0.001 (cheap: 100 in / 50 out = $0.0002 a request): five requests
+# spend it, later ones get 429 as throttled (by "budget"), never as fallbacks, until the next
+# UTC day (the simulated clock starts at 2023-11-14T22:13:20Z).
+def test_route_budget(ig):
+    config = SMALL_CONFIG.replace(
+        "rateLimit: {requestsPerMinute: 60, perUser: true}",
+        'budget: {limit: "0.001", period: day}',
+    )
+    day_ends = 6400 + 1  # seconds from the trace's start to the next UTC midnight, and one more
+    trace = records([i * 1.0 for i in range(8)] + [day_ends], user=lambda i: "alice")
+    result = ig.Simulator(ig.load_config(config)).run(trace, numpy=False)
+    assert result["status"] == [200] * 5 + [429] * 3 + [200]
+    assert result["throttled"] == [False] * 5 + [True] * 3 + [False]
+    assert result["fallback"] == [False] * 9
+    assert result.summary["throttles"] == {
+        "default/chat": {"requests": 0, "tokens": 0, "budget": 3}}
+    assert result.summary["failed"] == 0
 
 
 # An outage of the primary: the first five requests fail over (2 attempts), then the breaker

@@ -93,6 +93,7 @@ py::dict SummaryDict(const SimulationSummary& s) {
     py::dict d;
     d["requests"] = t.by_requests;
     d["tokens"] = t.by_tokens;
+    d["budget"] = t.by_budget;
     throttles[py::str(t.route)] = d;
   }
   out["throttles"] = throttles;

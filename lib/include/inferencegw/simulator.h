@@ -256,6 +256,7 @@ struct SimulationSummary {
     std::string route;
     uint64_t by_requests = 0;  // refused by the request limit
     uint64_t by_tokens = 0;    // refused by the token limit
+    uint64_t by_budget = 0;    // refused because a spend budget was used up
   };
   std::vector<Throttle> throttles;  // routes with at least one refusal
   uint64_t throttled_users = 0;     // distinct non-empty users refused at least once
@@ -283,7 +284,7 @@ struct SimulationResult {
   std::vector<int32_t> experiment;  // index into experiment_names (experiment names); -1
   std::vector<uint8_t> arm;         // Arm
   std::vector<int32_t> attempts;    // attempts sent upstream
-  std::vector<uint8_t> throttled;   // refused by a rate limit
+  std::vector<uint8_t> throttled;   // refused by a rate limit or a spent budget (429)
   std::vector<uint8_t> fallback;    // left its intended backend (see SimulationSummary)
   std::vector<int32_t> status;      // the client's status (401, 404, 429, 200, 502, ...)
   std::vector<PicoUnits> cost;      // 0 when unknown
