@@ -108,7 +108,10 @@ def test_slow_readers_backpressure(stress, scale):
             steady, previous = previous >= 0 and sent - previous < 1000 * n, sent
             return steady
 
-        await asyncio.to_thread(harness.wait_until, level, interval=1.0,
+        # A generous deadline: under ThreadSanitizer on a busy 2-core machine the proxy can take
+        # a while to fill the buffers (once 20 s were not enough). A proxy that never paused
+        # would finish the streams instead, and the assertion below catches it.
+        await asyncio.to_thread(harness.wait_until, level, timeout=60, interval=1.0,
                                 what="the upstream to pause")
         sent = alpha.stats()["streams"]["chunks_sent"]
         rss, _ = proxy_rss_kib(proxy)
