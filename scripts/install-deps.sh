@@ -17,6 +17,8 @@ PACKAGES=(
   libcurl4-openssl-dev libboost-dev libevent-dev libjemalloc-dev
   # Python module
   python3-dev pybind11-dev python3-numpy python3-matplotlib
+  # pip install . (pyproject.toml): the build backend, pip and venv from Debian
+  python3-mesonpy python3-pip python3-venv
   # tests and benchmarks
   catch2 libbenchmark-dev python3-pytest python3-yaml prometheus wrk nginx-light curl ca-certificates
   redis-server

@@ -140,3 +140,12 @@ def test_file_and_text_agree(ig, tmp_path: pathlib.Path):
     from_text = json.loads(ig.load_config(SMALL_CONFIG).to_json())
     assert from_file["backends"][0]["source"].endswith("all.yaml:1")
     assert _without_sources(from_file) == _without_sources(from_text)
+
+
+# The package says its version: meson.build's project version.
+def test_version(ig):
+    import pathlib
+
+    meson_build = pathlib.Path(__file__).resolve().parents[2] / "meson.build"
+    version = meson_build.read_text().split("version: '", 1)[1].split("'", 1)[0]
+    assert ig.__version__ == version

@@ -11,7 +11,7 @@ The answers come from the C++ library the proxy runs (see docs/python.md).
 """
 
 from ._config import Config, ConfigError, load_config
-from ._core import experiment_bucket, fmix64, split_mix64, stable_hash64
+from ._core import __version__, experiment_bucket, fmix64, split_mix64, stable_hash64
 from ._router import Decision, Router
 from ._scenario import KNOBS as SCENARIO_KNOBS
 from ._simulation import COLUMNS, SimulationResult, Simulator

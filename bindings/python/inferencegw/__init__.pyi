@@ -2,6 +2,8 @@
 import os
 from typing import Any, Iterable, Mapping, Sequence, Union
 
+__version__: str
+
 __all__ = [
     "COLUMNS",
     "Config",
