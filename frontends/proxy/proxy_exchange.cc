@@ -124,7 +124,7 @@ void ProxyExchange::Start() {
   }
   if (!Authenticate()) return;
 
-  RequestView view;
+  RequestView& view = view_;
   view.method = request_.method_string();
   view.path = path_;
   view.headers = headers_;
@@ -166,21 +166,16 @@ void ProxyExchange::AfterBegin(BeginStatus status) {
   switch (status) {
     case BeginStatus::kOk:
       break;
-    case BeginStatus::kUnknownRoute: {
-      auto header = request_.find(std::string(kRouteHeader));
-      Reject(404,
-             fmt::format("no route named \"{}\"",
-                         header == request_.end() ? std::string_view() : header->value()),
+    case BeginStatus::kUnknownRoute:
+      Reject(404, exchange_->table().ExplainStatus(view_, DecisionStatus::kUnknownRoute),
              "route_not_found");
       return;
-    }
     case BeginStatus::kNoRoute:
-      Reject(404, fmt::format("no route serves model \"{}\"", facts_.model), "model_not_found");
+      Reject(404, exchange_->table().ExplainStatus(view_, DecisionStatus::kNoRoute),
+             "model_not_found");
       return;
     case BeginStatus::kNoBackend:
-      Reject(404,
-             fmt::format("route {} has no rule matching this request and no default backend",
-                         exchange_->route()->key),
+      Reject(404, exchange_->table().ExplainStatus(view_, DecisionStatus::kNoBackend),
              "no_backend");
       return;
     case BeginStatus::kForbidden:

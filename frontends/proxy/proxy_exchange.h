@@ -96,6 +96,7 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   bool authenticated_ = false;
   std::shared_ptr<const ClientAuthenticator> auth_;  // holds client_key_
   const ClientKey* client_key_ = nullptr;
+  RequestView view_;  // what the router saw (views into request_ and headers_)
   std::optional<Exchange> exchange_;
   bool log_bodies_ = false;
 

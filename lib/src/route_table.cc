@@ -1,9 +1,11 @@
 // RouteTable's request path: route selection, rule matching, experiments and the attempt plan.
-// Everything here reads the immutable snapshot and allocates nothing.
+// Everything here reads the immutable snapshot and allocates nothing (but ExplainStatus, for
+// refused requests).
 #include "inferencegw/route_table.h"
 
 #include <algorithm>
 
+#include "fmt/format.h"
 #include "route_table_internal.h"
 
 namespace inferencegw {
@@ -153,6 +155,39 @@ DecisionStatus RouteTable::Decide(const RequestView& request, uint64_t entropy, 
     for (BackendIndex b : route->fallback_chain) add(b);
   }
   return DecisionStatus::kOk;
+}
+
+std::string RouteTable::ExplainStatus(const RequestView& request, DecisionStatus status) const {
+  std::string keys;
+  constexpr size_t kListed = 8;
+  for (size_t i = 0; i < routes_.size() && i < kListed; ++i) {
+    keys += fmt::format("{}{}", i == 0 ? "" : ", ", routes_[i].key);
+  }
+  if (routes_.size() > kListed) keys += fmt::format(" and {} more", routes_.size() - kListed);
+  switch (status) {
+    case DecisionStatus::kOk:
+      return "";
+    case DecisionStatus::kUnknownRoute:
+      return fmt::format(
+          "no route named \"{}\" ({} header; a bare name must be used by one namespace only); "
+          "routes: {}",
+          request.FindHeader(kRouteHeader).value_or(""), kRouteHeader, keys);
+    case DecisionStatus::kNoRoute:
+      return fmt::format(
+          "no route serves model \"{}\": no route lists it in spec.models and none is the "
+          "default (spec.default: true); name a route in the {} header ({}), add the model to "
+          "a route's spec.models, or make one route the default",
+          request.model, kRouteHeader, keys);
+    case DecisionStatus::kNoBackend: {
+      DecisionStatus ignored;
+      const CompiledRoute* route = SelectRoute(request, &ignored);
+      return fmt::format(
+          "route {} has no rule matching this request and no default backend; add a rule that "
+          "matches it or set spec.defaultBackend",
+          route != nullptr ? std::string_view(route->key) : std::string_view("?"));
+    }
+  }
+  return "";
 }
 
 }  // namespace inferencegw

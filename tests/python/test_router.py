@@ -49,6 +49,23 @@ def test_route_selection(router):
     assert d.route == "default/chat"
     d = router.decide({"headers": {"x-inferencegw-route": "nope"}})
     assert d.status == "unknown_route" and not d.ok and d.route is None and d.plan == []
+    assert d.reason.startswith('no route named "nope" (x-inferencegw-route header')
+    assert "routes: default/chat, default/lab" in d.reason
+    assert router.decide({"model": "other"}).reason is None
+
+
+# A config with no default route explains a no_route with the fix: the route header, models
+# and default (the proxy's 404 says the same).
+def test_no_route_explains_the_fix(ig):
+    from conftest import SMALL_CONFIG
+
+    router = ig.Router(ig.load_config(SMALL_CONFIG.replace("default: true", "default: false")))
+    d = router.decide({"model": "gpt-4"})
+    assert d.status == "no_route"
+    assert d.reason.startswith('no route serves model "gpt-4": no route lists it in spec.models')
+    for fix in ("x-inferencegw-route", "spec.models", "default"):
+        assert fix in d.reason
+    assert d.to_dict()["reason"] == d.reason
 
 
 # The arm of every user is the one computed from docs/routing.md's formula.

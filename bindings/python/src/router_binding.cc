@@ -24,6 +24,7 @@ struct PyDecision {
   uint64_t user_hash = 0;
   std::vector<std::string> plan;
   bool panic = false;
+  std::optional<std::string> reason;  // why not routed, and what would route it; None when ok
 
   py::dict ToDict() const {
     py::dict d;
@@ -38,6 +39,7 @@ struct PyDecision {
     d["user_hash"] = user_hash;
     d["plan"] = plan;
     d["panic"] = panic;
+    d["reason"] = reason;
     return d;
   }
 };
@@ -101,11 +103,16 @@ class PyRouter {
     RequestView view;
     if (!builder_->Build(method, path, model, user, headers, &buffer, &view)) {
       out.status = "unauthenticated";
+      out.reason = user.empty() ? "client keys are configured and the request has no user (the "
+                                  "proxy answers 401 without a key)"
+                                : "no client key belongs to user \"" + user + "\" (the proxy "
+                                  "answers 401)";
       return out;
     }
     Decision d;
     const DecisionStatus status = table_->Decide(view, entropy, /*now=*/0, &d);
     out.status = std::string(DecisionStatusName(status));
+    if (status != DecisionStatus::kOk) out.reason = table_->ExplainStatus(view, status);
     if (d.route != nullptr) out.route = d.route->key;
     out.rule = d.rule;
     if (d.picked != kNoBackend) out.picked = table_->backend(d.picked).key;
@@ -154,6 +161,9 @@ void init_router(py::module_& m) {
       .def_readonly("user_hash", &PyDecision::user_hash, "StableHash64(user_key), or 0.")
       .def_readonly("plan", &PyDecision::plan, "Backend keys in attempt order.")
       .def_readonly("panic", &PyDecision::panic, "True when no backend looked available.")
+      .def_readonly("reason", &PyDecision::reason,
+                    "When not ok: why, and what would route it (the proxy's 404 message); "
+                    "else None.")
       .def_property_readonly("ok", [](const PyDecision& d) { return d.status == "ok"; })
       .def("to_dict", &PyDecision::ToDict)
       .def("__repr__", [](const PyDecision& d) {

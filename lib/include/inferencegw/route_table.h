@@ -158,6 +158,12 @@ class RouteTable {
   const CompiledRoute* FindRoute(std::string_view key) const;
   std::optional<BackendIndex> FindBackend(std::string_view key) const;
 
+  // Why a request was not routed (`status` is not kOk), and what would route it: for a client's
+  // 404 and for Router.decide. kUnknownRoute names the header and the routes there are;
+  // kNoRoute names the route header, `spec.models` and `spec.default`; kNoBackend names the
+  // route's rules and `spec.defaultBackend`.
+  std::string ExplainStatus(const RequestView& request, DecisionStatus status) const;
+
   // The model names routes serve (their non-glob `models`, then backend models), sorted and
   // deduplicated: the answer to GET /v1/models.
   const std::vector<std::string>& served_models() const { return served_models_; }
