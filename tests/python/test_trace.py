@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from conftest import SMALL_CONFIG
+
 ROWS = [
     {"timestamp": 0.0, "user": "alice", "model": "m", "input_tokens": 1000, "output_tokens": 200},
     {"timestamp": 1.5, "user": "bob", "headers": {"x-user-tier": "premium"},
@@ -134,7 +136,8 @@ def test_unknown_fields(ig):
         ({"timestamp": 0, "input_tokens": 1.5}, ValueError, "whole number"),
         ({"timestamp": 0, "input_tokens": "many"}, ValueError, "whole number"),
         ({"timestamp": 0, "input_tokens": True}, TypeError, "bool"),
-        ({"timestamp": 0, "input_tokens": 1, "user": 7}, TypeError, "user\\[0\\] must be str"),
+        ({"timestamp": 0, "input_tokens": 1, "user": True}, TypeError, "user must be text"),
+        ({"timestamp": 0, "input_tokens": 1, "user": 1.5}, TypeError, "user\\[0\\] must be str"),
         ({"timestamp": 0, "input_tokens": 1, "headers": "a=b"}, TypeError, "headers"),
         ({"timestamp": 0, "input_tokens": 1, "headers": {"a": None}}, TypeError, "must be str"),
         ({"timestamp": 0, "input_tokens": 1, "outcome": "melted"}, ValueError, "unknown outcome"),
@@ -195,3 +198,19 @@ def test_broadcast_columns(ig, small_config):
     )
     assert result["user"] == ["carol", "carol"]
     assert result["backend"] == ["default/pricey", "default/pricey"]
+
+
+# Integer user ids are ids (their decimal text), and one number or text in a column applies to
+# every row.
+def test_integer_users_and_scalar_columns(ig):
+    np = pytest.importorskip("numpy")
+    trace = ig.Trace.from_columns({
+        "timestamp": np.arange(4, dtype=float), "user": np.array([1, 2, 1, 30]),
+        "input_tokens": 100, "output_tokens": np.int64(20), "model": "gpt-4", "latency": 0.25,
+    })
+    result = ig.Simulator(SMALL_CONFIG).run(trace, numpy=False)
+    assert result["user"] == ["1", "2", "1", "30"]
+    assert result["input_tokens"] == [100] * 4 and result["output_tokens"] == [20] * 4
+    assert result["latency"] == [0.25] * 4
+    listed = ig.Trace.from_records([{"timestamp": 0, "user": 7, "input_tokens": 1}])
+    assert ig.Simulator(SMALL_CONFIG).run(listed, numpy=False)["user"] == ["7"]

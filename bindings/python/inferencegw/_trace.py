@@ -180,6 +180,29 @@ def _overrides(latency: Any, outcome: Any, row: int) -> list | None:
     return out
 
 
+def _is_scalar(value: Any) -> bool:
+    """One number or one text: a column value that applies to every row."""
+    if isinstance(value, (str, bytes, bool)):
+        return isinstance(value, str)
+    if isinstance(value, (int, float)):
+        return True
+    np = numpy_module()
+    return np is not None and isinstance(value, np.generic) and not isinstance(value, np.bool_)
+
+
+def _user_ids(users: Sequence[Any]) -> list:
+    """User ids as text: integer ids (user numbers, numpy ints) become their decimal text."""
+    out = list(users)
+    for i, u in enumerate(out):
+        if isinstance(u, bool):
+            raise TypeError(f"row {i}: user must be text or an integer id, got bool")
+        if isinstance(u, int):
+            out[i] = str(u)
+        elif u is not None and not isinstance(u, str) and hasattr(u, "__index__"):
+            out[i] = str(u.__index__())  # numpy integers
+    return out
+
+
 class Trace:
     """An immutable request trace, replayed by Simulator.run. Build one with from_records,
     from_columns, read_jsonl or read_csv (or pass any of their inputs to Simulator.run)."""
@@ -272,6 +295,8 @@ class Trace:
                 normalized[f] = [value] * n
             elif f == "headers" and isinstance(value, Mapping):
                 normalized[f] = [value] * n
+            elif _is_scalar(value) and f not in ("timestamp", "headers"):
+                normalized[f] = [value] * n  # one value for every row
             elif isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
                 raise TypeError(f"columns[{f!r}] must be a sequence with one value per row")
             elif len(value) != n:
@@ -291,6 +316,8 @@ class Trace:
             value = columns[f]
             if value is not None and np is not None and isinstance(value, np.ndarray):
                 value = value.tolist()
+            if f == "user" and value is not None:
+                value = _user_ids(value)
             text[f] = value
         ints = {f: _int_column(columns[f], f, n, np) for f in _INTS}
         # Estimates for missing counts.
