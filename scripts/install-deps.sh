@@ -16,7 +16,7 @@ PACKAGES=(
   # frontends: upstream HTTP (libcurl), inbound HTTP (Boost.Beast), the mock server (libevent)
   libcurl4-openssl-dev libboost-dev libevent-dev libjemalloc-dev
   # Python module
-  python3-dev pybind11-dev python3-numpy python3-matplotlib
+  python3-dev pybind11-dev python3-numpy python3-matplotlib python3-pandas
   # pip install . (pyproject.toml): the build backend, pip and venv from Debian
   python3-mesonpy python3-pip python3-venv
   # tests and benchmarks

@@ -311,3 +311,25 @@ def test_runs_are_independent(ig, small_config):
     trace = records([i * 0.01 for i in range(70)], user=lambda i: "alice")
     assert sim.run(trace).summary["throttled"] == 10
     assert sim.run(trace).summary["throttled"] == 10
+
+
+# Per-bucket totals add up to the run's, with numpy and with lists; to_pandas has every column.
+def test_by_time_and_pandas(ig, small_config):
+    trace = records([i * 20.0 for i in range(10)], user=lambda i: "alice")  # 0..180 s
+    for numpy in (True, False):
+        if numpy:
+            pytest.importorskip("numpy")
+        result = ig.Simulator(small_config).run(trace, numpy=numpy)
+        minutes = result.by_time("minute")
+        assert list(minutes["start"]) == [0.0, 60.0, 120.0, 180.0]
+        assert list(minutes["requests"]) == [3, 3, 3, 1]
+        assert sum(minutes["succeeded"]) == result.summary["succeeded"] == 10
+        assert sum(minutes["cost"]) == pytest.approx(10 * price(CHEAP, 100, 50))
+        assert list(result.by_time(90)["requests"]) == [5, 4, 1]
+    with pytest.raises(ValueError, match="every must be"):
+        result.by_time("fortnight")
+    pandas = pytest.importorskip("pandas")
+    frame = result.to_pandas()
+    assert isinstance(frame, pandas.DataFrame)
+    assert list(frame.columns) == list(ig.COLUMNS) and len(frame) == 10
+    assert frame["cost"].sum() == pytest.approx(10 * price(CHEAP, 100, 50))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 from . import _core, _scenario
@@ -99,6 +100,80 @@ class SimulationResult:
         """One dict per request (handy for small traces)."""
         cols = self._build_columns(force_lists=True)
         return [{name: cols[name][i] for name in COLUMNS} for i in range(len(self))]
+
+    def to_pandas(self):
+        """The columns as a pandas DataFrame, one row per request, in trace order (needs pandas:
+        Debian's python3-pandas)."""
+        try:
+            import pandas
+        except ImportError as e:
+            raise ImportError("to_pandas needs pandas (apt-get install python3-pandas)") from e
+        return pandas.DataFrame(self._build_columns(), columns=list(COLUMNS))
+
+    def by_time(self, every: str | float = "hour") -> dict:
+        """Totals per time bucket: `every` is "minute", "hour", "day" or a number of seconds.
+        Buckets start at multiples of their size in trace time (for Unix timestamps: UTC
+        calendar minutes, hours and days). Returns equally long columns (numpy arrays when
+        numpy is used, else lists): start (the bucket's first second), requests, succeeded,
+        throttled, failed (5xx, and upstream 429s not retried), fallbacks, cost (the sum of the
+        requests' costs, whatever their currency), input_tokens, output_tokens. Empty buckets
+        are left out. `pandas.DataFrame(result.by_time("hour"))` makes it a table."""
+        sizes = {"minute": 60.0, "hour": 3600.0, "day": 86400.0}
+        if isinstance(every, str):
+            if every not in sizes:
+                raise ValueError(f"every must be one of {', '.join(sizes)} or seconds; got {every!r}")
+            size = sizes[every]
+        elif isinstance(every, (int, float)) and not isinstance(every, bool) and every > 0:
+            size = float(every)
+        else:
+            raise ValueError("every must be 'minute', 'hour', 'day' or a positive number of seconds")
+        cols = self._build_columns(force_lists=self._numpy() is None)
+        status = cols["status"]
+        throttled = cols["throttled"]
+        np = self._numpy()
+        if np is not None:
+            status = np.asarray(status)
+            throttled = np.asarray(throttled, dtype=bool)
+            starts = np.floor(np.asarray(cols["timestamp"]) / size) * size
+            keys, index = np.unique(starts, return_inverse=True)
+            failed = (status >= 500) | ((status == 429) & ~throttled)
+
+            def total(values):
+                return np.bincount(index, weights=np.asarray(values, dtype=np.float64),
+                                   minlength=len(keys))
+
+            out = {
+                "start": keys,
+                "requests": np.bincount(index, minlength=len(keys)),
+                "succeeded": total((status >= 200) & (status < 300)).astype(np.int64),
+                "throttled": total(throttled).astype(np.int64),
+                "failed": total(failed).astype(np.int64),
+                "fallbacks": total(cols["fallback"]).astype(np.int64),
+                "cost": total(cols["cost"]),
+                "input_tokens": total(cols["input_tokens"]).astype(np.int64),
+                "output_tokens": total(cols["output_tokens"]).astype(np.int64),
+            }
+            return out
+        buckets: dict[float, dict] = {}
+        for i, t in enumerate(cols["timestamp"]):
+            b = buckets.setdefault(math.floor(t / size) * size, {
+                "requests": 0, "succeeded": 0, "throttled": 0, "failed": 0, "fallbacks": 0,
+                "cost": 0.0, "input_tokens": 0, "output_tokens": 0})
+            st = status[i]
+            b["requests"] += 1
+            b["succeeded"] += 200 <= st < 300
+            b["throttled"] += bool(throttled[i])
+            b["failed"] += st >= 500 or (st == 429 and not throttled[i])
+            b["fallbacks"] += bool(cols["fallback"][i])
+            b["cost"] += cols["cost"][i]
+            b["input_tokens"] += cols["input_tokens"][i]
+            b["output_tokens"] += cols["output_tokens"][i]
+        keys = sorted(buckets)
+        out = {"start": keys}
+        for name in ("requests", "succeeded", "throttled", "failed", "fallbacks", "cost",
+                     "input_tokens", "output_tokens"):
+            out[name] = [buckets[k][name] for k in keys]
+        return out
 
     # -- internals ----------------------------------------------------------------------------
 
