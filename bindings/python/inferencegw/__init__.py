@@ -17,6 +17,7 @@ from ._scenario import KNOBS as SCENARIO_KNOBS
 from ._simulation import COLUMNS, SimulationResult, Simulator
 from ._trace import FIELDS as TRACE_FIELDS
 from ._trace import Trace, read_csv, read_jsonl
+from ._traffic import generate_traffic
 
 __all__ = [
     "COLUMNS",
@@ -31,6 +32,7 @@ __all__ = [
     "Trace",
     "experiment_bucket",
     "fmix64",
+    "generate_traffic",
     "load_config",
     "read_csv",
     "read_jsonl",

@@ -17,6 +17,7 @@ __all__ = [
     "Trace",
     "experiment_bucket",
     "fmix64",
+    "generate_traffic",
     "load_config",
     "read_csv",
     "read_jsonl",
@@ -146,3 +147,20 @@ def stable_hash64(data: str | bytes) -> int: ...
 def fmix64(k: int) -> int: ...
 def split_mix64(x: int) -> int: ...
 def experiment_bucket(experiment: str | bytes, user: str | bytes) -> int: ...
+
+def generate_traffic(
+    *,
+    users: int = ...,
+    duration: float = ...,
+    rate: float = ...,
+    start: float = ...,
+    arrivals: str = ...,
+    peak_hour: float = ...,
+    swing: float = ...,
+    user_skew: float = ...,
+    input_tokens: tuple[float, float] = ...,
+    output_tokens: tuple[float, float] = ...,
+    model: str | None = ...,
+    models: Mapping[str, float] | None = ...,
+    seed: int = ...,
+) -> Trace: ...
