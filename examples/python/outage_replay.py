@@ -35,8 +35,9 @@ def describe(label: str, result) -> None:
           f"p95 latency {np.percentile(cols['latency'][during], 95):.2f} s, "
           f"requests with 2+ attempts {int((cols['attempts'][during] > 1).sum()):,}")
     mistral = s["backends"]["default/local-mistral"]
-    print(f"  local-mistral: {mistral['connect_errors']:,} connect errors, "
-          f"{mistral['breaker_open_skips']:,} attempts skipped by its breaker")
+    print(f"  local-mistral: {mistral['connect_errors']:,} connect errors; left out of "
+          f"{mistral['unhealthy_skips']:,} requests as unhealthy, "
+          f"{mistral['breaker_open_skips']:,} with its breaker open")
     for f in s["fallbacks"]:
         to = f["to"].split("/")[-1] if f["to"] else "nobody (failed)"
         print(f"  fallback {f['route'].split('/')[-1]}: {f['from'].split('/')[-1]} -> {to}: "

@@ -82,6 +82,7 @@ DecisionStatus RouteTable::Decide(const RequestView& request, uint64_t entropy, 
   out->user_hash = 0;
   out->plan.backends.clear();
   out->plan.panic = false;
+  out->plan.skipped.clear();
   DecisionStatus status;
   const CompiledRoute* route = SelectRoute(request, &status);
   if (route == nullptr) return status;
@@ -129,6 +130,10 @@ DecisionStatus RouteTable::Decide(const RequestView& request, uint64_t entropy, 
     return h == nullptr || h->IsAvailable(now);
   };
   auto& plan = out->plan.backends;
+  auto& skipped = out->plan.skipped;
+  auto skip = [&skipped](BackendIndex b) {
+    if (std::find(skipped.begin(), skipped.end(), b) == skipped.end()) skipped.push_back(b);
+  };
   auto add = [&plan](BackendIndex b) {
     if (plan.size() < AttemptPlan::kMaxBackends &&
         std::find(plan.begin(), plan.end(), b) == plan.end()) {
@@ -137,7 +142,7 @@ DecisionStatus RouteTable::Decide(const RequestView& request, uint64_t entropy, 
   };
   if (available(primary)) {
     add(primary);
-  } else if (rule != nullptr && primary == picked) {
+  } else if (skip(primary); rule != nullptr && primary == picked) {
     const size_t k = rule->split.PickIf(SplitMix64(entropy + 2 * kGoldenGamma), [&](size_t i) {
       const BackendIndex b = rule->backends[i];
       return b != primary && available(b);
@@ -146,7 +151,12 @@ DecisionStatus RouteTable::Decide(const RequestView& request, uint64_t entropy, 
   }
   for (BackendIndex b : route->fallback_chain) {
     if (plan.size() >= AttemptPlan::kMaxBackends) break;
-    if (std::find(plan.begin(), plan.end(), b) == plan.end() && available(b)) plan.push_back(b);
+    if (std::find(plan.begin(), plan.end(), b) != plan.end()) continue;
+    if (available(b)) {
+      plan.push_back(b);
+    } else {
+      skip(b);
+    }
   }
   if (plan.empty()) {
     // Panic mode: nothing looks available; try everything in configured order.

@@ -266,6 +266,7 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
   FinishInfo info;
   switch (exchange.Begin(view, trace.estimated_tokens(row))) {
     case BeginStatus::kOk:
+      CountPlanningSkips(exchange, now);
       flight.active = true;
       ++in_flight;
       result.summary.max_in_flight = std::max(result.summary.max_in_flight, in_flight);

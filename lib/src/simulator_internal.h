@@ -57,6 +57,9 @@ struct Simulator::RunState {
   bool Complete(uint32_t slot, TimeNs now);
   // Finishes the exchange, fills the request's columns and frees the slot.
   void Record(uint32_t slot, const FinishInfo& info, TimeNs now, bool throttled);
+  // Counts the backends the plan left out as unavailable, by why (unhealthy, breaker open,
+  // full), in the backends' skip counters.
+  void CountPlanningSkips(const Exchange& exchange, TimeNs now);
   Outcome Resolve(uint32_t row, BackendIndex backend, int attempt, TimeNs send_at) const;
   uint32_t AcquireSlot();
   void Push(TimeNs at, uint32_t target, bool probe);

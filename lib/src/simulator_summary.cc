@@ -99,6 +99,21 @@ void Simulator::RunState::Record(uint32_t slot, const FinishInfo& info, TimeNs n
   free_slots.push_back(slot);
 }
 
+void Simulator::RunState::CountPlanningSkips(const Exchange& exchange, TimeNs now) {
+  for (BackendIndex b : exchange.decision().plan.skipped) {
+    const CompiledBackend& backend = table->backend(b);
+    const BackendHealthSnapshot s = backend.health->Snapshot(now);
+    SimulatedBackendStats& stats = backend_stats[b];
+    if (s.health == HealthState::kUnhealthy) {
+      ++stats.unhealthy_skips;
+    } else if (s.breaker == BreakerState::kOpen) {
+      ++stats.breaker_open_skips;
+    } else {
+      ++stats.overloaded_skips;
+    }
+  }
+}
+
 SimulationResult Simulator::RunState::TakeResult() {
   SimulationSummary& s = result.summary;
   s.requests = trace.size();

@@ -163,6 +163,11 @@ def test_probes_keep_requests_off_a_down_backend(ig):
         assert with_probes["backend"][t] == "default/cheap"
     assert with_probes.summary["backends"]["default/cheap"]["connect_errors"] == 0
     assert without.summary["backends"]["default/cheap"]["connect_errors"] == 50
+    # The 50 requests planned without the unhealthy backend are counted as its skips, and are
+    # fallbacks (they left their intended backend).
+    assert with_probes.summary["backends"]["default/cheap"]["unhealthy_skips"] == 50
+    assert without.summary["backends"]["default/cheap"]["unhealthy_skips"] == 0
+    assert sum(with_probes["fallback"]) == 50
 
 
 # A per-request override fails one backend; the route moves on to the next.

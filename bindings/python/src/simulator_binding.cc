@@ -123,6 +123,7 @@ py::dict SummaryDict(const SimulationSummary& s) {
     d["status_429"] = b.status_429;
     d["breaker_open_skips"] = b.breaker_open_skips;
     d["overloaded_skips"] = b.overloaded_skips;
+    d["unhealthy_skips"] = b.unhealthy_skips;
     d["latency_p50"] = SecondsOf(b.latency_p50);
     d["latency_p95"] = SecondsOf(b.latency_p95);
     d["latency_p99"] = SecondsOf(b.latency_p99);

@@ -76,6 +76,9 @@ struct AttemptPlan {
   // True when no backend of the plan was available, so all are listed in their configured order
   // ("panic mode": health data may be stale, and trying beats answering 503 outright).
   bool panic = false;
+  // Backends the route would have tried (the primary, the fallback chain) that were left out
+  // because they were unavailable when the plan was made (unhealthy, breaker open, or full).
+  absl::InlinedVector<BackendIndex, 4> skipped;
 };
 
 // Parses a Retry-After / retry-after-ms header value: integer or decimal seconds, or an HTTP

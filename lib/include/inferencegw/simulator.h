@@ -243,7 +243,9 @@ struct SimulatedBackendStats {
   uint64_t served = 0;  // requests it answered (any status)
   uint64_t sent = 0;    // attempts sent
   uint64_t ok = 0, connect_errors = 0, timeouts = 0, status_5xx = 0, status_429 = 0;
-  uint64_t breaker_open_skips = 0, overloaded_skips = 0;         // attempts skipped without sending
+  // Left out without sending: when the plan was made (unavailable) or when its attempt came
+  // (breaker open, at maxConcurrency). unhealthy: failing its active health checks.
+  uint64_t breaker_open_skips = 0, overloaded_skips = 0, unhealthy_skips = 0;
   DurationNs latency_p50 = 0, latency_p95 = 0, latency_p99 = 0;  // of its 2xx answers
   BackendHealthSnapshot final_health;                            // at the end of the run
 };
