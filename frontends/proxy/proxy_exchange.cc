@@ -190,11 +190,7 @@ void ProxyExchange::AfterBegin(BeginStatus status) {
       if (exchange_->limit_scope() == "route") {
         AppendRateLimitHeaders(*exchange_->route(), exchange_->admission(), &extra);
       } else {
-        extra.emplace_back(
-            "retry-after",
-            fmt::format("{}", std::max<int64_t>(
-                                  1, (exchange_->admission().retry_after + kNanosPerSecond - 1) /
-                                         kNanosPerSecond)));
+        AppendRetryAfter(exchange_->admission().retry_after, &extra);  // the key's own limit
       }
       ReplyJson(429,
                 RateLimitedErrorBody(api_, exchange_->admission(), exchange_->limit_scope()),

@@ -1,20 +1,11 @@
 // The configured budgets and their /admin/budgets rendering.
 #include <algorithm>
 
-#include "inferencegw/cost_ledger.h"
 #include "inferencegw/counter_store.h"
 #include "inferencegw/provider.h"
 #include "json_writer.h"
 
 namespace inferencegw {
-
-namespace {
-
-constexpr int64_t kPicosPerNano = 1000;
-
-std::string Amount(int64_t nanos) { return FormatCost(nanos * kPicosPerNano, 6); }
-
-}  // namespace
 
 std::vector<ConfiguredBudget> ConfiguredBudgets(const ConfigSet& config, int64_t unix_seconds) {
   std::vector<ConfiguredBudget> out;
@@ -68,21 +59,21 @@ std::string RenderBudgetsJson(const std::vector<ConfiguredBudget>& budgets,
         .Key("resets_at")
         .String(FormatRfc3339(b.bounds.end_unix))
         .Key("spent")
-        .String(Amount(total));
+        .String(FormatBudgetAmount(total));
     if (b.limit_nanos > 0) {
-      w.Key("limit").String(Amount(b.limit_nanos));
-      w.Key("remaining").String(Amount(std::max<int64_t>(0, b.limit_nanos - total)));
+      w.Key("limit").String(FormatBudgetAmount(b.limit_nanos));
+      w.Key("remaining").String(FormatBudgetAmount(std::max<int64_t>(0, b.limit_nanos - total)));
       w.Key("exhausted").Bool(total >= b.limit_nanos);
     }
     if (b.per_user_nanos > 0) {
-      w.Key("per_user_limit").String(Amount(b.per_user_nanos));
+      w.Key("per_user_limit").String(FormatBudgetAmount(b.per_user_nanos));
       w.Key("users").BeginArray();
       for (const auto& [user, spent] : users) {
         w.BeginObject()
             .Key("user")
             .String(user)
             .Key("spent")
-            .String(Amount(spent))
+            .String(FormatBudgetAmount(spent))
             .Key("exhausted")
             .Bool(spent >= b.per_user_nanos)
             .EndObject();

@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "civil_time_internal.h"
+#include "inferencegw/cost_ledger.h"
 #include "inferencegw/stable_hash.h"
 
 namespace inferencegw {
@@ -51,6 +52,12 @@ PeriodBounds BudgetPeriodBounds(BudgetPeriod period, int64_t unix_seconds) {
 int64_t PicosToBudgetNanos(int64_t picos) {
   if (picos <= 0) return 0;
   return picos / 1000 + (picos % 1000 != 0 ? 1 : 0);
+}
+
+std::string FormatBudgetAmount(int64_t nanos, int decimals) {
+  constexpr int64_t kPicosPerNano = 1000;
+  const int64_t limit = std::numeric_limits<int64_t>::max() / kPicosPerNano;
+  return FormatCost(std::clamp(nanos, -limit, limit) * kPicosPerNano, decimals);
 }
 
 // Spend per (scope, field, period). Entries of ended periods are dropped every 1024 charges.

@@ -78,8 +78,12 @@ void AppendDecisionHeaders(const Exchange& exchange, const ExchangeResult* resul
   // seconds, rounded up). A refusal by our own limiter gets its retry-after from
   // AppendRateLimitHeaders instead; the two never apply to the same exchange.
   if (const DurationNs wait = exchange.ExhaustedRetryAfter(); wait > 0) {
-    out->emplace_back("retry-after", fmt::format("{}", std::max<int64_t>(1, CeilSeconds(wait))));
+    AppendRetryAfter(wait, out);
   }
+}
+
+void AppendRetryAfter(DurationNs wait, HeaderList* out) {
+  out->emplace_back("retry-after", fmt::format("{}", std::max<int64_t>(1, CeilSeconds(wait))));
 }
 
 void AppendRateLimitHeaders(const CompiledRoute& route, const Admission& admission,
@@ -87,10 +91,7 @@ void AppendRateLimitHeaders(const CompiledRoute& route, const Admission& admissi
   if (!route.rate_limited) return;
   AppendQuota("requests", admission.requests, out);
   AppendQuota("tokens", admission.tokens, out);
-  if (!admission.allowed) {
-    out->emplace_back("retry-after",
-                      fmt::format("{}", std::max<int64_t>(1, CeilSeconds(admission.retry_after))));
-  }
+  if (!admission.allowed) AppendRetryAfter(admission.retry_after, out);
 }
 
 std::string RateLimitedErrorBody(ClientApi api, const Admission& admission,
@@ -105,23 +106,20 @@ std::string RateLimitedErrorBody(ClientApi api, const Admission& admission,
 void AppendBudgetHeaders(const Exchange& exchange, HeaderList* out) {
   const std::optional<Exchange::BudgetStatus> b = exchange.budget();
   if (!b.has_value()) return;
-  constexpr int64_t kNanosPerPico = 1000;
-  out->emplace_back("x-inferencegw-budget-limit", FormatCost(b->cap_nanos * kNanosPerPico, 6));
-  out->emplace_back(
-      "x-inferencegw-budget-remaining",
-      FormatCost(std::max<int64_t>(0, b->cap_nanos - b->spent_nanos) * kNanosPerPico, 6));
+  out->emplace_back("x-inferencegw-budget-limit", FormatBudgetAmount(b->cap_nanos));
+  out->emplace_back("x-inferencegw-budget-remaining",
+                    FormatBudgetAmount(std::max<int64_t>(0, b->cap_nanos - b->spent_nanos)));
   out->emplace_back("x-inferencegw-budget-currency", std::string(b->currency));
   out->emplace_back("x-inferencegw-budget-reset", FormatRfc3339(b->period_end_unix));
 }
 
 std::string BudgetExceededErrorBody(ClientApi api, const Exchange::BudgetStatus& budget) {
-  constexpr int64_t kNanosPerPico = 1000;
   std::string_view whose = budget.budget == "user"  ? "your per-user budget on this route"
                            : budget.budget == "key" ? "this API key's budget"
                                                     : "this route's budget";
   const std::string message = fmt::format(
       "spend budget exceeded: {} of {} {} is used up; it resets at {}", whose,
-      FormatCost(budget.cap_nanos * kNanosPerPico, 2), budget.currency,
+      FormatBudgetAmount(budget.cap_nanos, 2), budget.currency,
       FormatRfc3339(budget.period_end_unix));
   if (ClientWireFormat(api) == WireFormat::kOpenAI) {
     return OpenAIErrorJson(message, "insufficient_quota", "budget_exceeded");

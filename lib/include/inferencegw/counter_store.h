@@ -143,6 +143,8 @@ PeriodBounds BudgetPeriodBounds(BudgetPeriod period, int64_t unix_seconds);
 
 // Cost in pico-units rounded up to nano-units (what budgets count), saturating.
 int64_t PicosToBudgetNanos(int64_t picos);
+// A budget amount in nano-units as decimal currency text ("0.100000" with 6 decimals).
+std::string FormatBudgetAmount(int64_t nanos, int decimals = 6);
 
 // One budget the config declares, in the period containing a given time: what /admin/budgets
 // lists and what a store's ReadBudgets is asked for.

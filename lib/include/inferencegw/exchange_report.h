@@ -42,6 +42,9 @@ void AppendDecisionHeaders(const Exchange& exchange, const ExchangeResult* resul
 void AppendRateLimitHeaders(const CompiledRoute& route, const Admission& admission,
                             HeaderList* out);
 
+// retry-after: `wait` in whole seconds, rounded up, at least 1.
+void AppendRetryAfter(DurationNs wait, HeaderList* out);
+
 // The body for a request refused by a rate limit, in the client's shape (code
 // "rate_limit_exceeded"; the message says which limit and when to retry).
 std::string RateLimitedErrorBody(ClientApi api, const Admission& admission,
