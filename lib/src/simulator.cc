@@ -152,6 +152,7 @@ absl::Status Simulator::RunState::Init() {
   result.latency.assign(n, 0);
   result.input_tokens.assign(n, 0);
   result.output_tokens.assign(n, 0);
+  result.reason.assign(n, -1);
   const auto routes = table->routes();
   int32_t experiments = 0;
   for (const CompiledRoute& route : routes) {
@@ -255,18 +256,21 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
                       &storage, &view)) {
     result.status[row] = 401;  // the proxy refuses a request without a valid client key
     ++status_counts[401];
+    result.reason[row] = InternReason(std::string_view("\0unauthenticated", 16),
+                                      [] { return std::string("unauthenticated"); });
     return;
   }
   const uint32_t slot = AcquireSlot();
   Flight& flight = flights[slot];
   flight.row = row;
   flight.active = false;
+  flight.planning_skips.clear();
   const uint64_t entropy = SplitMix64(entropy_base + row * kGoldenGamma);
   Exchange& exchange = flight.exchange.emplace(*gateway, entropy, now);
   FinishInfo info;
   switch (exchange.Begin(view, trace.estimated_tokens(row))) {
     case BeginStatus::kOk:
-      CountPlanningSkips(exchange, now);
+      CountPlanningSkips(flight, now);
       flight.active = true;
       ++in_flight;
       result.summary.max_in_flight = std::max(result.summary.max_in_flight, in_flight);
@@ -278,7 +282,7 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
                                                 : throttled_by_requests)[route];
       if (user != 0) user_throttled[user] = 1;
       info.client_status = 429;
-      Record(slot, info, now, /*throttled=*/true);
+      Record(slot, info, now, kThrottled);
       return;
     }
     case BeginStatus::kBudgetExceeded:
@@ -286,22 +290,28 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
       ++throttled_by_budget[static_cast<size_t>(exchange.route() - table->routes().data())];
       if (user != 0) user_throttled[user] = 1;
       info.client_status = 429;
-      Record(slot, info, now, /*throttled=*/true);
+      Record(slot, info, now, kThrottled);
       return;
     case BeginStatus::kForbidden:
       info.client_status = 403;
-      Record(slot, info, now, /*throttled=*/false);
+      Record(slot, info, now, "key_not_allowed");
       return;
     case BeginStatus::kUnknownRoute:
+      info.client_status = 404;
+      Record(slot, info, now, "unknown_route");
+      return;
     case BeginStatus::kNoRoute:
+      info.client_status = 404;
+      Record(slot, info, now, "no_route");
+      return;
     case BeginStatus::kNoBackend:
       info.client_status = 404;
-      Record(slot, info, now, /*throttled=*/false);
+      Record(slot, info, now, "no_backend");
       return;
     case BeginStatus::kPending:  // the simulator's gateway has no shared store
     case BeginStatus::kStoreUnavailable:
       info.client_status = 503;
-      Record(slot, info, now, /*throttled=*/false);
+      Record(slot, info, now, "store_unavailable");
       return;
   }
 }
@@ -389,7 +399,7 @@ void Simulator::RunState::Drive(uint32_t slot, TimeNs now) {
     if (!attempt.has_value()) {
       FinishInfo info;
       info.client_status = exchange.ExhaustedHttpStatus();
-      Record(slot, info, now, /*throttled=*/false);
+      Record(slot, info, now);
       return;
     }
     const TimeNs send_at = now + attempt->delay;
@@ -424,7 +434,7 @@ bool Simulator::RunState::Complete(uint32_t slot, TimeNs now) {
       info.usage.input_tokens = trace.input_tokens(flight.row);
       info.usage.output_tokens = trace.output_tokens(flight.row);
       info.usage.present = true;
-      Record(slot, info, now, /*throttled=*/false);
+      Record(slot, info, now);
       return false;
     case FailureKind::kStatus5xx:
     case FailureKind::kStatus429:
@@ -432,7 +442,7 @@ bool Simulator::RunState::Complete(uint32_t slot, TimeNs now) {
         // The proxy passes an answer it would not retry straight to the client.
         exchange.AttemptCommitted(o.http_status, now);
         info.client_status = o.http_status;
-        Record(slot, info, now, /*throttled=*/false);
+        Record(slot, info, now);
         return false;
       }
       break;

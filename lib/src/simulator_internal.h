@@ -6,11 +6,13 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "inferencegw/gateway.h"
 #include "inferencegw/simulator.h"
 
@@ -25,6 +27,9 @@ struct Simulator::RunState {
   void Loop();
   SimulationResult TakeResult();  // simulator_summary.cc
 
+  // Why a backend was left out without being sent the request.
+  enum class SkipWhy : uint8_t { kUnhealthy, kBreakerOpen, kOverloaded };
+
   // One simulated attempt's fate, fixed when the attempt starts.
   struct Outcome {
     FailureKind kind = FailureKind::kNone;
@@ -38,6 +43,8 @@ struct Simulator::RunState {
     uint32_t row = 0;
     bool active = false;  // began and counted in in_flight
     Outcome pending;
+    // Why each backend of decision().plan.skipped was left out when the plan was made.
+    absl::InlinedVector<SkipWhy, 4> planning_skips;
   };
   struct Event {
     TimeNs at = 0;
@@ -55,11 +62,18 @@ struct Simulator::RunState {
   void Drive(uint32_t slot, TimeNs now);
   // Applies the pending attempt's outcome at `now`; true when the exchange should try again.
   bool Complete(uint32_t slot, TimeNs now);
-  // Finishes the exchange, fills the request's columns and frees the slot.
-  void Record(uint32_t slot, const FinishInfo& info, TimeNs now, bool throttled);
+  // Finishes the exchange, fills the request's columns and frees the slot. `refusal` is the
+  // reason of a request refused before any attempt (kThrottled: a limit or a budget).
+  static constexpr std::string_view kThrottled = "throttled";
+  void Record(uint32_t slot, const FinishInfo& info, TimeNs now, std::string_view refusal = {});
   // Counts the backends the plan left out as unavailable, by why (unhealthy, breaker open,
-  // full), in the backends' skip counters.
-  void CountPlanningSkips(const Exchange& exchange, TimeNs now);
+  // full), in the backends' skip counters, and keeps why in flight.planning_skips.
+  void CountPlanningSkips(Flight& flight, TimeNs now);
+  // The request's reason (SimulationResult::reason): its refusal when `refusal` is not empty,
+  // else what left each backend of its plan out or behind; -1 when there is nothing to say.
+  int32_t ReasonOf(const Flight& flight, std::string_view refusal);
+  // The index of `text` in result.reason_names, added when new; `key` identifies it cheaply.
+  int32_t InternReason(std::string_view key, const std::function<std::string()>& text);
   Outcome Resolve(uint32_t row, BackendIndex backend, int attempt, TimeNs send_at) const;
   uint32_t AcquireSlot();
   void Push(TimeNs at, uint32_t target, bool probe);
@@ -90,6 +104,9 @@ struct Simulator::RunState {
   std::vector<SimulatedBackendStats> backend_stats;   // by BackendIndex
   std::vector<std::unique_ptr<LatencySketch>> backend_latency;
   std::array<uint64_t, 600> status_counts{};
+  absl::flat_hash_map<std::string, int32_t, internal::SimStringHash, internal::SimStringEq>
+      reason_ids;          // by ReasonOf's compact key
+  std::string reason_key;                                // ReasonOf's scratch buffer
 };
 
 }  // namespace inferencegw

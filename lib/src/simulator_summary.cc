@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "fmt/format.h"
+
 #include "simulator_internal.h"
 
 namespace inferencegw {
@@ -15,7 +17,8 @@ uint64_t FallbackKey(size_t route, BackendIndex from, BackendIndex to) {
 }  // namespace
 
 void Simulator::RunState::Record(uint32_t slot, const FinishInfo& info, TimeNs now,
-                                 bool throttled) {
+                                 std::string_view refusal) {
+  const bool throttled = refusal == kThrottled;
   Flight& flight = flights[slot];
   Exchange& exchange = *flight.exchange;
   const ExchangeResult& r = exchange.Finish(info, now);
@@ -94,24 +97,125 @@ void Simulator::RunState::Record(uint32_t slot, const FinishInfo& info, TimeNs n
     ++fallbacks[FallbackKey(route, primary, served)];
   }
 
+  result.reason[row] = ReasonOf(flight, refusal);
+
   if (flight.active) --in_flight;
   flight.exchange.reset();
   free_slots.push_back(slot);
 }
 
-void Simulator::RunState::CountPlanningSkips(const Exchange& exchange, TimeNs now) {
-  for (BackendIndex b : exchange.decision().plan.skipped) {
+void Simulator::RunState::CountPlanningSkips(Flight& flight, TimeNs now) {
+  for (BackendIndex b : flight.exchange->decision().plan.skipped) {
     const CompiledBackend& backend = table->backend(b);
     const BackendHealthSnapshot s = backend.health->Snapshot(now);
     SimulatedBackendStats& stats = backend_stats[b];
     if (s.health == HealthState::kUnhealthy) {
       ++stats.unhealthy_skips;
+      flight.planning_skips.push_back(SkipWhy::kUnhealthy);
     } else if (s.breaker == BreakerState::kOpen) {
       ++stats.breaker_open_skips;
+      flight.planning_skips.push_back(SkipWhy::kBreakerOpen);
     } else {
       ++stats.overloaded_skips;
+      flight.planning_skips.push_back(SkipWhy::kOverloaded);
     }
   }
+}
+
+namespace {
+
+// The "why" of one backend in a reason: `code` is a SkipWhy (0-2) or 3 for a failed attempt
+// with `failure` and `http_status`.
+constexpr uint8_t kAttemptFailedCode = 3;
+
+std::string WhyText(uint8_t code, FailureKind failure, int http_status) {
+  switch (code) {
+    case 0:
+      return "unhealthy";
+    case 1:
+      return "breaker_open";
+    case 2:
+      return "overloaded";
+    default:
+      break;
+  }
+  switch (failure) {
+    case FailureKind::kConnect:
+      return "attempt_failed:connect_error";
+    case FailureKind::kTimeout:
+      return "attempt_failed:timeout";
+    default:
+      return http_status > 0 ? fmt::format("attempt_failed:{}", http_status)
+                             : std::string("attempt_failed");
+  }
+}
+
+// One (backend, why) item of a reason as fixed-size bytes: backend (2), code (1), failure (1),
+// status (2).
+void AppendItem(std::string* key, BackendIndex backend, uint8_t code, FailureKind failure,
+                int http_status) {
+  const auto status = static_cast<uint16_t>(std::clamp(http_status, 0, 0xFFFF));
+  const char bytes[6] = {static_cast<char>(backend & 0xFF), static_cast<char>(backend >> 8),
+                         static_cast<char>(code),           static_cast<char>(failure),
+                         static_cast<char>(status & 0xFF),  static_cast<char>(status >> 8)};
+  key->append(bytes, sizeof(bytes));
+}
+
+}  // namespace
+
+int32_t Simulator::RunState::InternReason(std::string_view key,
+                                          const std::function<std::string()>& text) {
+  if (auto it = reason_ids.find(key); it != reason_ids.end()) return it->second;
+  const auto id = static_cast<int32_t>(result.reason_names.size());
+  result.reason_names.push_back(text());
+  reason_ids.emplace(std::string(key), id);
+  return id;
+}
+
+int32_t Simulator::RunState::ReasonOf(const Flight& flight, std::string_view refusal) {
+  // Keys: '\0' and the refusal, or '\1' and 6 bytes per item (AppendItem).
+  if (!refusal.empty()) {
+    reason_key.assign(1, '\0');
+    reason_key.append(refusal);
+    return InternReason(reason_key, [refusal] { return std::string(refusal); });
+  }
+  const Exchange& exchange = *flight.exchange;
+  reason_key.assign(1, '\1');
+  const auto& skipped = exchange.decision().plan.skipped;
+  for (size_t i = 0; i < skipped.size() && i < flight.planning_skips.size(); ++i) {
+    AppendItem(&reason_key, skipped[i], static_cast<uint8_t>(flight.planning_skips[i]),
+               FailureKind::kNone, 0);
+  }
+  for (const AttemptRecord& a : exchange.attempts()) {
+    switch (a.failure) {
+      case FailureKind::kNone:
+        break;  // the attempt that answered the client
+      case FailureKind::kBreakerOpen:
+        AppendItem(&reason_key, a.backend, static_cast<uint8_t>(SkipWhy::kBreakerOpen), a.failure,
+                   0);
+        break;
+      case FailureKind::kOverloaded:
+        AppendItem(&reason_key, a.backend, static_cast<uint8_t>(SkipWhy::kOverloaded), a.failure,
+                   0);
+        break;
+      default:
+        AppendItem(&reason_key, a.backend, kAttemptFailedCode, a.failure, a.http_status);
+        break;
+    }
+  }
+  if (reason_key.size() == 1) return -1;
+  return InternReason(reason_key, [this] {
+    std::string text;
+    for (size_t i = 1; i + 6 <= reason_key.size(); i += 6) {
+      const auto* b = reinterpret_cast<const uint8_t*>(reason_key.data() + i);
+      const auto backend = static_cast<BackendIndex>(b[0] | (b[1] << 8));
+      if (!text.empty()) text += "; ";
+      text += result.backend_names[backend];
+      text += ": ";
+      text += WhyText(b[2], static_cast<FailureKind>(b[3]), b[4] | (b[5] << 8));
+    }
+    return text;
+  });
 }
 
 SimulationResult Simulator::RunState::TakeResult() {

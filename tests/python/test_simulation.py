@@ -63,6 +63,7 @@ def test_throttling_by_hand(ig, small_config):
     assert throttled[:60] == [False] * 60
     assert throttled[60:70] == [True] * 10
     assert throttled[70:] == [False] * 4
+    assert result["reason"][60:70] == ["throttled"] * 10 and result["reason"][70:] == [None] * 4
     assert [result["status"][i] for i in range(60, 70)] == [429] * 10
     assert result["backend"][65] is None and result["cost"][65] == 0
     s = result.summary
@@ -143,6 +144,15 @@ def test_outage_fallback_and_breaker(ig, small_config):
          "requests": 214}
     ]
     assert result.summary["fallback_requests"] == sum(fallback) == 214
+    # Every request that left the cheap backend says why: refused connections, then the open
+    # breaker (when the plan was made, or at the half-open probe's turn).
+    reason = result["reason"]
+    assert reason[:100] == [None] * 100
+    assert set(reason[100:105]) == {"default/cheap: attempt_failed:connect_error"}
+    assert set(reason[105:134]) == {"default/cheap: breaker_open"}
+    assert reason[134] == "default/cheap: attempt_failed:connect_error"
+    assert reason[314:] == [None] * 86
+    assert sum(r is not None for r in reason) == 214
 
 
 # Active probes mark a backend unhealthy, so requests skip it without a failed attempt.
@@ -168,6 +178,8 @@ def test_probes_keep_requests_off_a_down_backend(ig):
     assert with_probes.summary["backends"]["default/cheap"]["unhealthy_skips"] == 50
     assert without.summary["backends"]["default/cheap"]["unhealthy_skips"] == 0
     assert sum(with_probes["fallback"]) == 50
+    assert set(with_probes["reason"][50:100]) == {"default/cheap: unhealthy"}
+    assert set(without["reason"][50:100]) == {"default/cheap: attempt_failed:connect_error"}
 
 
 # A per-request override fails one backend; the route moves on to the next.
@@ -230,6 +242,8 @@ def test_max_concurrency(ig):
     assert result.summary["max_in_flight"] == 4
     # The backup is planned first (cheap was full when the plan was made): no skipped attempt.
     assert result["attempts"] == [1, 1, 1, 1, 1]
+    assert result["reason"] == [None, None, "default/cheap: overloaded",
+                                "default/cheap: overloaded", None]
 
 
 # The experiment arm of each user is the documented one, and per-arm statistics add up.
@@ -291,6 +305,7 @@ def test_not_routed(ig):
     trace = [{"timestamp": 0, "model": "unknown", "input_tokens": 10}]
     result = ig.Simulator(config).run(trace, numpy=False)
     assert result["status"] == [404] and result["route"] == [None]
+    assert result["reason"] == ["no_route"]
     assert result.summary["not_routed"] == 1
 
 

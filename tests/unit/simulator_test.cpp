@@ -118,6 +118,27 @@ TEST_CASE("outage falls back", "[simulator]") {
   CHECK(r.summary.backends[0].connect_errors == 2);
 }
 
+// Each request explains what kept it from its intended backend: failed attempts by outcome,
+// refusals by kind, nothing for a plain answer; equal reasons share one name.
+TEST_CASE("reasons explain fallbacks and refusals", "[simulator]") {
+  Scenario scenario;
+  scenario.backends["primary"].outages.push_back({Seconds(10), Seconds(20)});
+  auto sim = MakeSimulator(scenario);
+  std::vector<double> times = {5, 15, 16};
+  for (int i = 0; i < 61; ++i) times.push_back(30 + i * 0.001);
+  const SimulationResult r = Run(*sim, Trace(times));
+  auto reason = [&r](size_t row) {
+    return r.reason[row] < 0 ? std::string("-") : r.reason_names[r.reason[row]];
+  };
+  CHECK(reason(0) == "-");
+  CHECK(reason(1) == "default/primary: attempt_failed:connect_error");
+  CHECK(r.reason[2] == r.reason[1]);
+  CHECK(reason(3) == "-");
+  CHECK(reason(63) == "throttled");
+  CHECK(r.fallback[63] == 0);
+  CHECK(r.reason_names.size() == 2);
+}
+
 // Runs repeat exactly for a seed, and failure draws follow the rate.
 TEST_CASE("seeded runs repeat", "[simulator]") {
   Scenario scenario;

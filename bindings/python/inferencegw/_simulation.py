@@ -10,6 +10,7 @@ from ._config import ConfigSource, as_config
 from ._trace import Trace, as_trace, numpy_module
 
 _ARMS = ("none", "control", "treatment")
+_CODED_COLUMNS = ("route", "backend", "experiment", "reason")
 _BOOL_COLUMNS = ("throttled", "fallback")
 _NUMERIC_COLUMNS = (
     "attempts",
@@ -33,6 +34,7 @@ COLUMNS = (
     "status",
     "throttled",
     "fallback",
+    "reason",
     "attempts",
     "latency",
     "cost",
@@ -74,17 +76,18 @@ class SimulationResult:
 
     @property
     def names(self) -> dict:
-        """The route, backend and experiment names that the integer codes index."""
+        """The route, backend, experiment and reason texts that the integer codes index."""
         return self._raw["names"]
 
     def codes(self, name: str):
-        """(codes, names) of a string column: route, backend or experiment (-1: none), or user
-        (an index into the trace's distinct users)."""
+        """(codes, names) of a string column: route, backend, experiment or reason (-1: none),
+        or user (an index into the trace's distinct users)."""
         if name == "user":
             codes, names = self._trace._core.users()
             return self._array(codes), names
-        if name not in ("route", "backend", "experiment"):
-            raise KeyError(f"{name!r} is not a coded column (route, backend, experiment, user)")
+        if name not in _CODED_COLUMNS:
+            raise KeyError(
+                f"{name!r} is not a coded column (route, backend, experiment, reason, user)")
         return self._array(self._raw["columns"][name]), self.names[name]
 
     @property
@@ -201,7 +204,7 @@ class SimulationResult:
         if np is not None:
             out["timestamp"] = np.frombuffer(timestamps, dtype=np.float64)
             out["user"] = _decode_np(np, np.frombuffer(user_codes, dtype=np.int32), user_names)
-            for name in ("route", "backend", "experiment"):
+            for name in _CODED_COLUMNS:
                 out[name] = _decode_np(np, np.frombuffer(raw[name], dtype=np.int32), names[name])
             out["arm"] = np.array(_ARMS, dtype=object)[np.frombuffer(raw["arm"], dtype=np.uint8)]
             for name in _NUMERIC_COLUMNS:
@@ -211,7 +214,7 @@ class SimulationResult:
         else:
             out["timestamp"] = timestamps.tolist()
             out["user"] = [user_names[c] or None for c in user_codes.tolist()]
-            for name in ("route", "backend", "experiment"):
+            for name in _CODED_COLUMNS:
                 table = names[name]
                 out[name] = [table[c] if c >= 0 else None for c in raw[name].tolist()]
             out["arm"] = [_ARMS[a] for a in raw["arm"].tolist()]

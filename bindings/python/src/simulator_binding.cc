@@ -239,10 +239,12 @@ class PySimulator {
     columns["latency"] = MakeColumn(std::move(derived.latency));
     columns["input_tokens"] = MakeColumn(std::move(r.input_tokens));
     columns["output_tokens"] = MakeColumn(std::move(r.output_tokens));
+    columns["reason"] = MakeColumn(std::move(r.reason));
     py::dict names;
     names["route"] = r.route_names;
     names["backend"] = r.backend_names;
     names["experiment"] = r.experiment_names;
+    names["reason"] = r.reason_names;
     py::dict out;
     out["columns"] = columns;
     out["names"] = names;

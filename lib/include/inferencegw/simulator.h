@@ -292,7 +292,16 @@ struct SimulationResult {
   std::vector<PicoUnits> cost;      // 0 when unknown
   std::vector<DurationNs> latency;  // arrival to the end of the answer
   std::vector<int64_t> input_tokens, output_tokens;  // billed usage; 0 when none
-  std::vector<std::string> route_names, backend_names, experiment_names;
+  // Why the request did not simply get its answer from its intended backend at the first
+  // attempt: an index into reason_names, -1 when there is nothing to explain. A reason is either
+  // the request's refusal ("throttled", "no_route", "unknown_route", "no_backend",
+  // "unauthenticated", "key_not_allowed", "store_unavailable") or, for every backend the request
+  // was not sent to or left, in plan order, "<backend key>: <why>" joined by "; ", where why is
+  // "unhealthy", "breaker_open" or "overloaded" (left out, when the plan was made or when its
+  // attempt came) or "attempt_failed:<outcome>" (connect_error, timeout, or the upstream's
+  // status, e.g. 503 or 429).
+  std::vector<int32_t> reason;
+  std::vector<std::string> route_names, backend_names, experiment_names, reason_names;
   SimulationSummary summary;
 };
 
