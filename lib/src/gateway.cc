@@ -54,6 +54,9 @@ Gateway::Gateway(GatewayOptions options)
       clock_(options.clock != nullptr ? options.clock : &RealClock::Get()),
       local_store_(options.limiter),
       ledger_(options.ledger),
+      ledger_sink_(options.ledger_sink != nullptr ? options.ledger_sink : &ledger_),
+      experiments_sink_(options.experiments_sink != nullptr ? options.experiments_sink
+                                                            : &experiments_),
       metrics_(registry_) {
   registry_.AddCollector([this] { RefreshGauges(clock_->Now()); });
 }

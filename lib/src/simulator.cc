@@ -20,6 +20,7 @@ constexpr uint64_t kEntropySalt = 0x243f6a8885a308d3ULL;
 constexpr uint64_t kOutcomeSalt = 0x13198a2e03707344ULL;
 // Draws per attempt from a request's outcome stream: the outcome, two for the latency.
 constexpr uint64_t kDrawsPerAttempt = 4;
+constexpr int kMaxReplicas = 1024;
 constexpr DurationNs kNeverAnswers = std::numeric_limits<DurationNs>::max() / 4;
 
 // A uniform double in [0, 1) from 53 bits of `r`.
@@ -52,6 +53,10 @@ Simulator::~Simulator() = default;
 absl::StatusOr<std::unique_ptr<Simulator>> Simulator::Create(const ConfigSet& config,
                                                              Scenario scenario,
                                                              SimulatorOptions options) {
+  if (options.replicas < 1 || options.replicas > kMaxReplicas) {
+    return absl::InvalidArgumentError(fmt::format("replicas must be between 1 and {}, got {}",
+                                                  kMaxReplicas, options.replicas));
+  }
   std::unique_ptr<Simulator> sim(new Simulator());
   sim->config_ = config;
   sim->options_ = options;
@@ -113,14 +118,21 @@ Simulator::RunState::RunState(const Simulator& simulator, const SimulationTrace&
                                                           t.timestamps().end()))) {}
 
 absl::Status Simulator::RunState::Init() {
+  ledger = std::make_unique<CostLedger>(CostLedger::Options{.max_users = sim.options_.max_users});
   GatewayOptions options;
   options.metrics = false;
   options.clock = &clock;
   options.ledger.max_users = sim.options_.max_users;
-  absl::StatusOr<std::unique_ptr<Gateway>> gw = Gateway::Create(sim.config_, options);
-  if (!gw.ok()) return gw.status();
-  gateway = *std::move(gw);
-  table = gateway->table();
+  options.ledger_sink = ledger.get();
+  options.experiments_sink = &experiment_stats;
+  if (sim.options_.shared_store) shared_store = std::make_shared<LocalCounterStore>();
+  for (int i = 0; i < sim.options_.replicas; ++i) {
+    absl::StatusOr<std::unique_ptr<Gateway>> gw = Gateway::Create(sim.config_, options);
+    if (!gw.ok()) return gw.status();
+    if (shared_store != nullptr) (*gw)->SetSharedStore(shared_store, StoreFailurePolicy::kFailOpen);
+    gateways.push_back(*std::move(gw));
+  }
+  table = gateways.front()->table();
   builder.emplace(*table, sim.config_);
   entropy_base = SplitMix64(sim.options_.seed ^ kEntropySalt);
   outcome_base = SplitMix64(sim.options_.seed ^ kOutcomeSalt);
@@ -153,6 +165,7 @@ absl::Status Simulator::RunState::Init() {
   result.input_tokens.assign(n, 0);
   result.output_tokens.assign(n, 0);
   result.reason.assign(n, -1);
+  result.replica.assign(n, 0);
   const auto routes = table->routes();
   int32_t experiments = 0;
   for (const CompiledRoute& route : routes) {
@@ -209,10 +222,14 @@ void Simulator::RunState::Loop() {
   }
   const TimeNs start = clock.Now();
   last_event = start;
+  const size_t backend_count = table->backends().size();
   if (sim.options_.probes) {
-    const auto backends = table->backends();
-    for (size_t i = 0; i < backends.size(); ++i) {
-      if (backends[i].health_check.has_value()) Push(start, static_cast<uint32_t>(i), true);
+    for (size_t r = 0; r < gateways.size(); ++r) {
+      const auto backends = table->backends();
+      for (size_t i = 0; i < backends.size(); ++i) {
+        if (!backends[i].health_check.has_value()) continue;
+        Push(start, static_cast<uint32_t>(r * backend_count + i), true);
+      }
     }
   }
   heap.reserve(1024);
@@ -229,8 +246,10 @@ void Simulator::RunState::Loop() {
       last_event = event.at;
       ++result.summary.events;
       if (event.probe) {
-        const CompiledBackend& backend = table->backend(static_cast<BackendIndex>(event.target));
-        backend.health->RecordProbe(!sim.scenarios_[event.target].InOutage(event.at), event.at);
+        const size_t index = event.target % backend_count;
+        const CompiledBackend& backend = gateways[event.target / backend_count]->table()->backend(
+            static_cast<BackendIndex>(index));
+        backend.health->RecordProbe(!sim.scenarios_[index].InOutage(event.at), event.at);
         Push(event.at + Seconds(backend.health_check->interval_seconds), event.target, true);
       } else if (Complete(event.target, event.at)) {
         Drive(event.target, event.at);
@@ -266,9 +285,20 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
   flight.active = false;
   flight.planning_skips.clear();
   const uint64_t entropy = SplitMix64(entropy_base + row * kGoldenGamma);
-  Exchange& exchange = flight.exchange.emplace(*gateway, entropy, now);
+  const auto replica = static_cast<uint16_t>(arrivals++ % gateways.size());
+  result.replica[row] = replica;
+  Exchange& exchange = flight.exchange.emplace(*gateways[replica], entropy, now);
   FinishInfo info;
-  switch (exchange.Begin(view, trace.estimated_tokens(row))) {
+  BeginStatus begun = exchange.Begin(view, trace.estimated_tokens(row));
+  if (begun == BeginStatus::kPending) {
+    // The shared store answers at once (a LocalCounterStore).
+    begun = exchange.CompleteAdmission(shared_store->AdmitNow(exchange.admission_batch()));
+  }
+  const size_t route_index =
+      exchange.route() == nullptr
+          ? 0
+          : static_cast<size_t>(exchange.route() - exchange.table().routes().data());
+  switch (begun) {
     case BeginStatus::kOk:
       CountPlanningSkips(flight, now);
       flight.active = true;
@@ -277,9 +307,8 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
       Drive(slot, now);
       return;
     case BeginStatus::kRateLimited: {
-      const size_t route = static_cast<size_t>(exchange.route() - table->routes().data());
       ++(exchange.admission().limited_by_tokens ? throttled_by_tokens
-                                                : throttled_by_requests)[route];
+                                                : throttled_by_requests)[route_index];
       if (user != 0) user_throttled[user] = 1;
       info.client_status = 429;
       Record(slot, info, now, kThrottled);
@@ -287,7 +316,7 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
     }
     case BeginStatus::kBudgetExceeded:
       // A spent budget refuses like a limit, with 429 (insufficient_quota).
-      ++throttled_by_budget[static_cast<size_t>(exchange.route() - table->routes().data())];
+      ++throttled_by_budget[route_index];
       if (user != 0) user_throttled[user] = 1;
       info.client_status = 429;
       Record(slot, info, now, kThrottled);
@@ -308,7 +337,7 @@ void Simulator::RunState::Arrive(uint32_t row, TimeNs now) {
       info.client_status = 404;
       Record(slot, info, now, "no_backend");
       return;
-    case BeginStatus::kPending:  // the simulator's gateway has no shared store
+    case BeginStatus::kPending:  // answered above
     case BeginStatus::kStoreUnavailable:
       info.client_status = 503;
       Record(slot, info, now, "store_unavailable");

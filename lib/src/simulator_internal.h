@@ -49,7 +49,8 @@ struct Simulator::RunState {
   struct Event {
     TimeNs at = 0;
     uint64_t seq = 0;
-    uint32_t target = 0;  // a Flight slot, or a backend index for probes
+    // A Flight slot, or for probes replica * backends + backend index.
+    uint32_t target = 0;
     bool probe = false;
   };
   // The heap order: `a` comes after `b`.
@@ -82,7 +83,14 @@ struct Simulator::RunState {
   const Simulator& sim;
   const SimulationTrace& trace;
   SimulatedClock clock;
-  std::unique_ptr<Gateway> gateway;
+  // The replicas (SimulatorOptions::replicas), each with its own table and health state, and
+  // what they share: the ledger, the experiment statistics and, with shared_store, the
+  // counters. `table` is replica 0's (names, and the summary's final health).
+  std::vector<std::unique_ptr<Gateway>> gateways;
+  std::unique_ptr<CostLedger> ledger;
+  ExperimentStats experiment_stats;
+  std::shared_ptr<LocalCounterStore> shared_store;
+  uint64_t arrivals = 0;  // for the round-robin balancer
   std::shared_ptr<const RouteTable> table;
   std::optional<RequestBuilder> builder;
   uint64_t entropy_base = 0;

@@ -32,7 +32,7 @@ void Simulator::RunState::Record(uint32_t slot, const FinishInfo& info, TimeNs n
   }
   size_t route = 0;
   if (d.route != nullptr) {
-    route = static_cast<size_t>(d.route - table->routes().data());
+    route = static_cast<size_t>(d.route - exchange.table().routes().data());
     result.route[row] = static_cast<int32_t>(route);
     if (d.experiment != nullptr) {
       result.experiment[row] =
@@ -106,7 +106,7 @@ void Simulator::RunState::Record(uint32_t slot, const FinishInfo& info, TimeNs n
 
 void Simulator::RunState::CountPlanningSkips(Flight& flight, TimeNs now) {
   for (BackendIndex b : flight.exchange->decision().plan.skipped) {
-    const CompiledBackend& backend = table->backend(b);
+    const CompiledBackend& backend = flight.exchange->table().backend(b);
     const BackendHealthSnapshot s = backend.health->Snapshot(now);
     SimulatedBackendStats& stats = backend_stats[b];
     if (s.health == HealthState::kUnhealthy) {
@@ -269,9 +269,10 @@ SimulationResult Simulator::RunState::TakeResult() {
     b.final_health = table->backend(static_cast<BackendIndex>(i)).health->Snapshot(s.end);
     s.backends.push_back(std::move(b));
   }
-  s.ledger = gateway->ledger().Rows();
-  s.ledger_totals = gateway->ledger().Totals();
-  s.experiments = gateway->experiments().Report();
+  s.ledger = ledger->Rows();
+  s.ledger_totals = ledger->Totals();
+  s.experiments = experiment_stats.Report();
+  s.replicas = static_cast<int>(gateways.size());
   return std::move(result);
 }
 

@@ -353,3 +353,29 @@ def test_by_time_and_pandas(ig, small_config):
     assert isinstance(frame, pandas.DataFrame)
     assert list(frame.columns) == list(ig.COLUMNS) and len(frame) == 10
     assert frame["cost"].sum() == pytest.approx(10 * price(CHEAP, 100, 50))
+
+
+# Three replicas without a shared store let each user through three times (one bucket per
+# replica); with one they throttle exactly like one gateway. maxConcurrency is per replica.
+def test_replicas(ig, small_config):
+    trace = records([i * 0.001 for i in range(100)], user=lambda i: "alice")
+    one = ig.Simulator(small_config).run(trace, numpy=False)
+    three = ig.Simulator(small_config, replicas=3).run(trace, numpy=False)
+    shared = ig.Simulator(small_config, replicas=3, shared_store=True).run(trace, numpy=False)
+    assert one.summary["throttled"] == 40
+    assert three.summary["throttled"] == 0
+    assert shared["status"] == one["status"] and shared.summary["throttled"] == 40
+    assert three["replica"][:4] == [0, 1, 2, 0] and three.summary["replicas"] == 3
+    assert three.summary["cost"]["total"]["USD"]["requests"] == 100
+
+    config = SMALL_CONFIG.replace("model: small}\n", "model: small}\n  maxConcurrency: 1\n")
+    concurrent = records([0.0, 0.1, 0.2, 0.3])
+    alone = ig.Simulator(config, {"cheap": {"latency": 1}}).run(concurrent, numpy=False)
+    pair = ig.Simulator(config, {"cheap": {"latency": 1}}, replicas=2).run(concurrent, numpy=False)
+    assert alone["backend"].count("default/cheap") == 1
+    assert pair["backend"].count("default/cheap") == 2
+
+    with pytest.raises(ValueError, match="replicas"):
+        ig.Simulator(small_config, replicas=0)
+    with pytest.raises(TypeError, match="shared_store"):
+        ig.Simulator(small_config, shared_store=1)

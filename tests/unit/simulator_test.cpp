@@ -139,6 +139,39 @@ TEST_CASE("reasons explain fallbacks and refusals", "[simulator]") {
   CHECK(r.reason_names.size() == 2);
 }
 
+// Replicas behind round-robin: each counts a per-user limit on its own, so three let three
+// times the limit through; with a shared store they refuse exactly as one gateway does, and
+// the ledger adds up every replica.
+TEST_CASE("replicas with and without a shared store", "[simulator]") {
+  std::vector<double> times;
+  for (int i = 0; i < 200; ++i) times.push_back(i * 0.001);
+  const SimulationTrace trace = Trace(times);
+  auto run = [&trace](int replicas, bool shared) {
+    SimulatorOptions options;
+    options.replicas = replicas;
+    options.shared_store = shared;
+    return Run(*MakeSimulator({}, options), trace);
+  };
+  const SimulationResult one = run(1, false);
+  const SimulationResult separate = run(3, false);
+  const SimulationResult shared = run(3, true);
+  CHECK(one.summary.throttled == 140);
+  CHECK(separate.summary.throttled == 20);  // 60 admitted by each replica
+  CHECK(shared.summary.throttled == 140);
+  CHECK(shared.status == one.status);
+  CHECK(separate.replica[0] == 0);
+  CHECK(separate.replica[1] == 1);
+  CHECK(separate.replica[2] == 2);
+  CHECK(separate.replica[3] == 0);
+  CHECK(separate.summary.replicas == 3);
+  REQUIRE(separate.summary.ledger_totals.size() == 1);
+  CHECK(separate.summary.ledger_totals[0].totals.requests == 180);
+
+  SimulatorOptions bad;
+  bad.replicas = 0;
+  CHECK_FALSE(Simulator::Create(Config(), {}, bad).ok());
+}
+
 // Runs repeat exactly for a seed, and failure draws follow the rate.
 TEST_CASE("seeded runs repeat", "[simulator]") {
   Scenario scenario;

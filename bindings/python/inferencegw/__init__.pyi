@@ -130,6 +130,8 @@ class Simulator:
         seed: int = 0,
         probes: bool = True,
         max_users: int = 1000,
+        replicas: int = 1,
+        shared_store: bool = False,
     ) -> None: ...
     @property
     def config(self) -> Config: ...

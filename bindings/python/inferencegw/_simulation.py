@@ -22,6 +22,7 @@ _NUMERIC_COLUMNS = (
     "latency",
     "input_tokens",
     "output_tokens",
+    "replica",
 )
 # Column order of SimulationResult.columns.
 COLUMNS = (
@@ -41,6 +42,7 @@ COLUMNS = (
     "cost_pico",
     "input_tokens",
     "output_tokens",
+    "replica",
 )
 
 
@@ -238,7 +240,10 @@ class Simulator:
     `scenario` says how the simulated backends behave (see inferencegw._scenario for knobs);
     `seed` fixes every random draw (per-request entropy, failures, latencies); `probes` runs
     the active health probes of backends with a healthCheck; `max_users` bounds the users the
-    cost ledger tracks by name (others are summed as "other"). Thread-safe: runs are
+    cost ledger tracks by name (others are summed as "other"). `replicas` runs that many
+    gateway replicas behind a round-robin balancer, each with its own health tracking, breakers
+    and maxConcurrency; `shared_store` keeps their rate limits and budgets in one shared store
+    (the proxy's --redis), else each replica counts on its own. Thread-safe: runs are
     independent and start from fresh state.
     """
 
@@ -250,14 +255,21 @@ class Simulator:
         seed: int = 0,
         probes: bool = True,
         max_users: int = 1000,
+        replicas: int = 1,
+        shared_store: bool = False,
     ):
         if not isinstance(probes, bool):
             raise TypeError("probes must be a bool")
+        if not isinstance(shared_store, bool):
+            raise TypeError("shared_store must be a bool")
+        if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 1024:
+            raise ValueError(f"replicas must be an int from 1 to 1024, got {replicas!r}")
         if isinstance(max_users, bool) or not isinstance(max_users, int) or max_users < 0:
             raise ValueError("max_users must be an int >= 0")
         self._config = as_config(config)
         self._scenario = _scenario.normalize(scenario)
-        self._core = _core.Simulator(self._config, self._scenario, seed, probes, max_users)
+        self._core = _core.Simulator(self._config, self._scenario, seed, probes, max_users,
+                                     replicas, shared_store)
 
     @property
     def config(self) -> _core.Config:

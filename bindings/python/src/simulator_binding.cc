@@ -167,6 +167,7 @@ py::dict SummaryDict(const SimulationSummary& s) {
   out["duration"] = SecondsOf(s.end - s.start);
   out["events"] = s.events;
   out["max_in_flight"] = s.max_in_flight;
+  out["replicas"] = s.replicas;
   return out;
 }
 
@@ -178,7 +179,7 @@ struct DerivedColumns {
 class PySimulator {
  public:
   PySimulator(const PyConfig& config, py::handle spec, py::handle seed, bool probes,
-              size_t max_users) {
+              size_t max_users, int replicas, bool shared_store) {
     Scenario scenario;
     if (!spec.is_none()) {
       for (py::handle entry : spec) {
@@ -196,6 +197,8 @@ class PySimulator {
     options.seed = Seed(seed);
     options.probes = probes;
     options.max_users = max_users;
+    options.replicas = replicas;
+    options.shared_store = shared_store;
     absl::StatusOr<std::unique_ptr<Simulator>> sim =
         Simulator::Create(*config.config, std::move(scenario), options);
     if (!sim.ok()) {
@@ -240,6 +243,7 @@ class PySimulator {
     columns["input_tokens"] = MakeColumn(std::move(r.input_tokens));
     columns["output_tokens"] = MakeColumn(std::move(r.output_tokens));
     columns["reason"] = MakeColumn(std::move(r.reason));
+    columns["replica"] = MakeColumn(std::move(r.replica));
     py::dict names;
     names["route"] = r.route_names;
     names["backend"] = r.backend_names;
@@ -266,8 +270,9 @@ class PySimulator {
 
 void init_simulator(py::module_& m) {
   py::class_<PySimulator>(m, "Simulator", "The trace simulator (see inferencegw.Simulator).")
-      .def(py::init<const PyConfig&, py::handle, py::handle, bool, size_t>(), py::arg("config"),
-           py::arg("scenario"), py::arg("seed"), py::arg("probes"), py::arg("max_users"))
+      .def(py::init<const PyConfig&, py::handle, py::handle, bool, size_t, int, bool>(),
+           py::arg("config"), py::arg("scenario"), py::arg("seed"), py::arg("probes"),
+           py::arg("max_users"), py::arg("replicas"), py::arg("shared_store"))
       .def("run", &PySimulator::Run, py::arg("trace"),
            "Replays the trace; returns {columns, names, summary}. Releases the GIL.")
       .def_property_readonly("backends", &PySimulator::Backends);

@@ -45,6 +45,11 @@ struct GatewayOptions {
   // Time for gauges computed at scrape time and for exchanges destroyed unfinished; nullptr
   // means RealClock::Get(). Not owned; must outlive the Gateway.
   const Clock* clock = nullptr;
+  // Where finished requests are accounted; nullptr means this gateway's own. The simulator's
+  // replicas share one of each, so that a run's cost ledger and experiment statistics cover
+  // every replica. Not owned; must outlive the Gateway.
+  CostLedger* ledger_sink = nullptr;
+  ExperimentStats* experiments_sink = nullptr;
 };
 
 // Thread-safe. The long-lived state behind every request: the current RouteTable, backend
@@ -76,8 +81,9 @@ class Gateway {
 
   HealthTracker& health() { return health_; }
   RateLimiter& limiter() { return local_store_.limiter(); }
-  CostLedger& ledger() { return ledger_; }
-  ExperimentStats& experiments() { return experiments_; }
+  // The ledger and statistics requests are accounted in (GatewayOptions' sinks, when set).
+  CostLedger& ledger() { return *ledger_sink_; }
+  ExperimentStats& experiments() { return *experiments_sink_; }
   MetricsRegistry& registry() { return registry_; }
   const GatewayMetrics& metrics() const { return metrics_; }
   bool metrics_enabled() const { return options_.metrics; }
@@ -106,6 +112,8 @@ class Gateway {
   StoreFailurePolicy store_failure_policy_ = StoreFailurePolicy::kFailOpen;
   CostLedger ledger_;
   ExperimentStats experiments_;
+  CostLedger* ledger_sink_;
+  ExperimentStats* experiments_sink_;
   MetricsRegistry registry_;
   GatewayMetrics metrics_;
   // The current snapshots. A plain mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's

@@ -235,6 +235,15 @@ struct SimulatorOptions {
   // fails inside an outage window, else succeeds), as the proxy's prober does.
   bool probes = true;
   size_t max_users = 1000;  // users the cost ledger tracks by name (CostLedger::Options)
+  // Gateway replicas behind a round-robin balancer (1..1024): the n-th arrival goes to replica
+  // n % replicas. Each replica has its own health tracking, breakers and maxConcurrency counts
+  // (it probes on its own), as proxy replicas do; the cost ledger and experiment statistics
+  // add up all of them.
+  int replicas = 1;
+  // Rate limits and budgets: true keeps them in one store that every replica shares (the
+  // proxy's --redis, with no store latency and no outage); false gives each replica its own
+  // counters (replicas without --redis).
+  bool shared_store = false;
 };
 
 // Per backend, over one run.
@@ -277,6 +286,7 @@ struct SimulationSummary {
   TimeNs start = 0, end = 0;                    // first arrival, last event
   uint64_t events = 0;                          // arrivals, attempt completions and probes
   int max_in_flight = 0;                        // requests under way at once
+  int replicas = 1;                             // SimulatorOptions::replicas
 };
 
 // Per-request columns in trace order, plus the summary.
@@ -292,6 +302,7 @@ struct SimulationResult {
   std::vector<PicoUnits> cost;      // 0 when unknown
   std::vector<DurationNs> latency;  // arrival to the end of the answer
   std::vector<int64_t> input_tokens, output_tokens;  // billed usage; 0 when none
+  std::vector<uint16_t> replica;                     // the replica that took it (0-based)
   // Why the request did not simply get its answer from its intended backend at the first
   // attempt: an index into reason_names, -1 when there is nothing to explain. A reason is either
   // the request's refusal ("throttled", "no_route", "unknown_route", "no_backend",
