@@ -58,19 +58,57 @@ uint32_t SimulationTrace::Intern(std::string_view s) {
   return id;
 }
 
+uint32_t SimulationTrace::InternHeaders(std::span<const Header> headers) {
+  if (headers.empty()) return 0;
+  // Interned by a key of name\0value\0 pairs.
+  key_buffer_.clear();
+  for (const Header& h : headers) {
+    key_buffer_.append(h.name);
+    key_buffer_.push_back('\0');
+    key_buffer_.append(h.value);
+    key_buffer_.push_back('\0');
+  }
+  if (auto it = header_set_ids_.find(key_buffer_); it != header_set_ids_.end()) return it->second;
+  std::vector<Header> set;
+  set.reserve(headers.size());
+  for (const Header& h : headers) set.push_back({string(Intern(h.name)), string(Intern(h.value))});
+  const auto id = static_cast<uint32_t>(header_sets_.size());
+  header_sets_.push_back(std::move(set));
+  header_set_ids_.emplace(string(Intern(key_buffer_)), id);
+  return id;
+}
+
 void SimulationTrace::Reserve(size_t rows) {
   timestamp_.reserve(rows);
+  user_.reserve(rows);
+  input_tokens_.reserve(rows);
+  output_tokens_.reserve(rows);
   method_.reserve(rows);
   path_.reserve(rows);
   model_.reserve(rows);
-  user_.reserve(rows);
   header_set_.reserve(rows);
-  input_tokens_.reserve(rows);
-  output_tokens_.reserve(rows);
-  estimated_tokens_.reserve(rows);
+  estimate_extra_.reserve(rows);
 }
 
 absl::Status SimulationTrace::Add(const Row& row) {
+  InternedRow r;
+  r.timestamp = row.timestamp;
+  r.input_tokens = row.input_tokens;
+  r.output_tokens = row.output_tokens;
+  r.max_tokens = row.max_tokens;
+  r.estimated_tokens = row.estimated_tokens;
+  r.overrides = row.overrides;
+  // Nothing is interned for a row that will be refused.
+  if (absl::Status s = Check(r); !s.ok()) return s;
+  r.method = Intern(row.method);
+  r.path = Intern(row.path);
+  r.model = Intern(row.model);
+  r.user = Intern(row.user);
+  r.header_set = InternHeaders(row.headers);
+  return Add(r);
+}
+
+absl::Status SimulationTrace::Check(const InternedRow& row) const {
   const size_t index = timestamp_.size();
   if (row.timestamp < 0) {
     return absl::InvalidArgumentError(
@@ -81,40 +119,22 @@ absl::Status SimulationTrace::Add(const Row& row) {
         fmt::format("row {}: token counts must be >= 0, got input {} and output {}", index,
                     row.input_tokens, row.output_tokens));
   }
-  // The header set: interned by a key of name\0value\0 pairs.
-  uint32_t header_set = 0;
-  if (!row.headers.empty()) {
-    key_buffer_.clear();
-    for (const Header& h : row.headers) {
-      key_buffer_.append(h.name);
-      key_buffer_.push_back('\0');
-      key_buffer_.append(h.value);
-      key_buffer_.push_back('\0');
-    }
-    if (auto it = header_set_ids_.find(key_buffer_); it != header_set_ids_.end()) {
-      header_set = it->second;
-    } else {
-      std::vector<Header> set;
-      set.reserve(row.headers.size());
-      for (const Header& h : row.headers) {
-        set.push_back({string(Intern(h.name)), string(Intern(h.value))});
-      }
-      header_set = static_cast<uint32_t>(header_sets_.size());
-      header_sets_.push_back(std::move(set));
-      header_set_ids_.emplace(string(Intern(key_buffer_)), header_set);
-    }
-  }
+  return absl::OkStatus();
+}
+
+absl::Status SimulationTrace::Add(const InternedRow& row) {
+  if (absl::Status s = Check(row); !s.ok()) return s;
+  const size_t index = timestamp_.size();
   timestamp_.push_back(row.timestamp);
-  method_.push_back(Intern(row.method));
-  path_.push_back(Intern(row.path));
-  model_.push_back(Intern(row.model));
-  user_.push_back(Intern(row.user));
-  header_set_.push_back(header_set);
+  method_.push_back(row.method);
+  path_.push_back(row.path);
+  model_.push_back(row.model);
+  user_.push_back(row.user);
+  header_set_.push_back(row.header_set);
   input_tokens_.push_back(row.input_tokens);
   output_tokens_.push_back(row.output_tokens);
-  estimated_tokens_.push_back(row.estimated_tokens >= 0
-                                  ? row.estimated_tokens
-                                  : row.input_tokens + std::max<int64_t>(0, row.max_tokens));
+  estimate_extra_.push_back(row.estimated_tokens >= 0 ? row.estimated_tokens - row.input_tokens
+                                                      : std::max<int64_t>(0, row.max_tokens));
   if (!row.overrides.empty() && override_begin_.empty()) {
     override_begin_.assign(index + 1, 0);  // earlier rows have none
   }

@@ -190,19 +190,6 @@ def _is_scalar(value: Any) -> bool:
     return np is not None and isinstance(value, np.generic) and not isinstance(value, np.bool_)
 
 
-def _user_ids(users: Sequence[Any]) -> list:
-    """User ids as text: integer ids (user numbers, numpy ints) become their decimal text."""
-    out = list(users)
-    for i, u in enumerate(out):
-        if isinstance(u, bool):
-            raise TypeError(f"row {i}: user must be text or an integer id, got bool")
-        if isinstance(u, int):
-            out[i] = str(u)
-        elif u is not None and not isinstance(u, str) and hasattr(u, "__index__"):
-            out[i] = str(u.__index__())  # numpy integers
-    return out
-
-
 class Trace:
     """An immutable request trace, replayed by Simulator.run. Build one with from_records,
     from_columns, read_jsonl or read_csv (or pass any of their inputs to Simulator.run)."""
@@ -292,9 +279,11 @@ class Trace:
             if value is None:
                 normalized[f] = None
             elif f in _TEXT and isinstance(value, str):
-                normalized[f] = [value] * n
+                normalized[f] = value  # one text for every row: stored once
             elif f == "headers" and isinstance(value, Mapping):
                 normalized[f] = [value] * n
+            elif f in _INTS and _is_scalar(value):
+                normalized[f] = _int_fill(value, f, n)
             elif _is_scalar(value) and f not in ("timestamp", "headers"):
                 normalized[f] = [value] * n  # one value for every row
             elif isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
@@ -315,9 +304,13 @@ class Trace:
         for f in _TEXT:
             value = columns[f]
             if value is not None and np is not None and isinstance(value, np.ndarray):
-                value = value.tolist()
-            if f == "user" and value is not None:
-                value = _user_ids(value)
+                if f == "user" and value.dtype.kind in "iu" and value.ndim == 1:
+                    # Integer user ids go to the extension as int64 (read as decimal text).
+                    if value.dtype.kind == "u" and value.size and value.max() >= 2**63:
+                        raise ValueError("user ids must be below 2**63")
+                    value = np.ascontiguousarray(value, dtype=np.int64)
+                else:
+                    value = value.tolist()
             text[f] = value
         ints = {f: _int_column(columns[f], f, n, np) for f in _INTS}
         # Estimates for missing counts.
@@ -402,6 +395,17 @@ def _int_column(values: Any, name: str, n: int, np):
             raise ValueError(f"{name}[{bad}]: {values[bad]} is out of range [0, 2**53)")
         return np.ascontiguousarray(values, dtype=np.int64)
     return [_token_count(_item(values, i, np), f"{name}[{i}]") for i in range(n)]
+
+
+def _int_fill(value: Any, name: str, n: int):
+    """One token count for every row, as an int64 column."""
+    count = _token_count(value, name)
+    np = numpy_module()
+    if count is None:
+        return [None] * n
+    if np is not None:
+        return np.full(n, count, dtype=np.int64)
+    return array.array("q", [count]) * n
 
 
 def _has_missing(values) -> bool:

@@ -49,41 +49,104 @@ class NumberColumn {
   bool present_ = false;
 };
 
-// A sequence of str (None reads as "").
+// A text column: None (every row gets the default), one str for every row, a sequence of str
+// or None, or, when `integers` (user ids), also of ints (numpy integers too), read as decimal
+// text, or a 1-D int64 buffer of ids. Each distinct object (or integer) is interned once.
 class TextColumn {
  public:
-  TextColumn(py::handle obj, const char* name, size_t rows) : name_(name) {
+  TextColumn(py::handle obj, const char* name, size_t rows, bool integers = false)
+      : name_(name), integers_(integers) {
     if (obj.is_none()) return;
-    if (py::isinstance<py::str>(obj))
-      throw py::type_error(std::string(name) + " must be a sequence of str, not a str");
+    if (py::isinstance<py::str>(obj)) {
+      constant_ = py::reinterpret_borrow<py::object>(obj);
+      return;
+    }
+    if (integers && PyObject_CheckBuffer(obj.ptr()) && !py::isinstance<py::bytes>(obj)) {
+      ids_ = py::reinterpret_borrow<py::buffer>(obj).request();
+      std::string format = ids_.format;
+      if (!format.empty() && (format[0] == '<' || format[0] == '=' || format[0] == '@')) {
+        format.erase(0, 1);
+      }
+      if (ids_.ndim != 1 || ids_.itemsize != 8 || (format != "q" && format != "l")) {
+        throw py::type_error(std::string(name) + " must be a 1-D int64 buffer or a sequence");
+      }
+      CheckRows(static_cast<size_t>(ids_.shape[0]), rows);
+      buffer_ = true;
+      return;
+    }
     fast_ = py::reinterpret_steal<py::object>(PySequence_Fast(obj.ptr(), name));
     if (!fast_) throw py::error_already_set();
-    if (static_cast<size_t>(PySequence_Fast_GET_SIZE(fast_.ptr())) != rows) {
-      throw py::value_error(std::string(name) + " has " +
-                            std::to_string(PySequence_Fast_GET_SIZE(fast_.ptr())) +
-                            " rows, expected " + std::to_string(rows));
-    }
+    CheckRows(static_cast<size_t>(PySequence_Fast_GET_SIZE(fast_.ptr())), rows);
   }
-  std::string_view Get(size_t i, std::string_view fallback) const {
-    if (!fast_) return fallback;
-    PyObject* item = PySequence_Fast_GET_ITEM(fast_.ptr(), static_cast<py::ssize_t>(i));
+
+  // Row i's string id in `trace` (`fallback` for None).
+  uint32_t Id(size_t i, SimulationTrace& trace, uint32_t fallback) {
+    if (buffer_) {
+      const int64_t id = *reinterpret_cast<const int64_t*>(
+          static_cast<const char*>(ids_.ptr) + static_cast<py::ssize_t>(i) * ids_.strides[0]);
+      auto [it, inserted] = int_ids_.try_emplace(id, 0);
+      if (inserted) it->second = trace.Intern(std::to_string(id));
+      return it->second;
+    }
+    PyObject* item = constant_ ? constant_.ptr() : Item(i);
     if (item == Py_None) return fallback;
-    if (!PyUnicode_Check(item)) {
-      throw py::type_error(std::string(name_) + "[" + std::to_string(i) + "] must be str, got " +
-                           Py_TYPE(item)->tp_name);
+    // Rows that share objects (a repeated str, a numpy object array built by indexing) skip the
+    // text; a column of distinct objects (every row its own str) goes straight to the table.
+    if (object_ids_.size() >= kMaxCachedObjects) {
+      auto it = object_ids_.find(item);
+      return it != object_ids_.end() ? it->second : trace.Intern(Text(item, i));
     }
-    Py_ssize_t size = 0;
-    const char* data = PyUnicode_AsUTF8AndSize(item, &size);
-    if (data == nullptr) throw py::error_already_set();
-    return std::string_view(data, static_cast<size_t>(size));
+    auto [it, inserted] = object_ids_.try_emplace(item, 0);
+    if (inserted) it->second = trace.Intern(Text(item, i));
+    return it->second;
   }
+
   PyObject* Item(size_t i) const {
     return fast_ ? PySequence_Fast_GET_ITEM(fast_.ptr(), static_cast<py::ssize_t>(i)) : Py_None;
   }
 
  private:
+  void CheckRows(size_t got, size_t rows) const {
+    if (got != rows) {
+      throw py::value_error(std::string(name_) + " has " + std::to_string(got) +
+                            " rows, expected " + std::to_string(rows));
+    }
+  }
+
+  // The text of `item`; a view into the object or into scratch_.
+  std::string_view Text(PyObject* item, size_t i) {
+    if (PyUnicode_Check(item)) {
+      Py_ssize_t size = 0;
+      const char* data = PyUnicode_AsUTF8AndSize(item, &size);
+      if (data == nullptr) throw py::error_already_set();
+      return std::string_view(data, static_cast<size_t>(size));
+    }
+    if (integers_ && PyBool_Check(item)) {
+      throw py::type_error("row " + std::to_string(i) +
+                           ": user must be text or an integer id, got bool");
+    }
+    if (integers_ && PyIndex_Check(item)) {
+      py::object number = py::reinterpret_steal<py::object>(PyNumber_Index(item));
+      if (!number) throw py::error_already_set();
+      scratch_ = py::str(number).cast<std::string>();
+      return scratch_;
+    }
+    throw py::type_error(std::string(name_) + "[" + std::to_string(i) + "] must be str, got " +
+                         Py_TYPE(item)->tp_name);
+  }
+
+  static constexpr size_t kMaxCachedObjects = size_t{1} << 17;
+
   const char* name_;
+  bool integers_;
   py::object fast_;
+  py::object constant_;
+  py::buffer_info ids_;
+  bool buffer_ = false;
+  // Objects stay alive in the sequence for the whole call, so their addresses identify them.
+  absl::flat_hash_map<PyObject*, uint32_t> object_ids_;
+  absl::flat_hash_map<int64_t, uint32_t> int_ids_;
+  std::string scratch_;
 };
 
 constexpr double kMaxSeconds = 9.0e9;  // keeps nanoseconds inside int64
@@ -95,7 +158,7 @@ PyTrace FromColumns(size_t rows, py::handle timestamp, py::handle method, py::ha
   NumberColumn ts(timestamp, "timestamp", rows, true);
   if (!ts.present()) throw py::type_error("timestamp is required");
   TextColumn methods(method, "method", rows), paths(path, "path", rows),
-      models(model, "model", rows), users(user, "user", rows);
+      models(model, "model", rows), users(user, "user", rows, /*integers=*/true);
   TextColumn header_objs(headers, "headers", rows);
   TextColumn override_objs(overrides, "overrides", rows);
   NumberColumn in(input_tokens, "input_tokens", rows, false);
@@ -105,10 +168,12 @@ PyTrace FromColumns(size_t rows, py::handle timestamp, py::handle method, py::ha
 
   auto trace = std::make_shared<SimulationTrace>();
   trace->Reserve(rows);
+  const uint32_t post = trace->Intern("POST");
+  const uint32_t chat = trace->Intern("/v1/chat/completions");
   // Header dicts converted once per distinct object (rows often share one).
-  absl::flat_hash_map<PyObject*, size_t> header_cache;
-  std::vector<std::vector<std::pair<std::string, std::string>>> header_storage;
-  std::vector<std::vector<Header>> header_views;
+  absl::flat_hash_map<PyObject*, uint32_t> header_sets;
+  std::vector<std::pair<std::string, std::string>> header_storage;
+  std::vector<Header> header_view;
   std::vector<std::string> override_names;
   std::vector<OutcomeOverride> row_overrides;
   for (size_t i = 0; i < rows; ++i) {
@@ -117,22 +182,22 @@ PyTrace FromColumns(size_t rows, py::handle timestamp, py::handle method, py::ha
       throw py::value_error("timestamp[" + std::to_string(i) +
                             "] must be finite seconds in [0, 9e9], got " + std::to_string(seconds));
     }
-    SimulationTrace::Row row;
+    SimulationTrace::InternedRow row;
     row.timestamp = static_cast<TimeNs>(std::llround(seconds * 1e9));
-    row.method = methods.Get(i, "POST");
-    row.path = paths.Get(i, "/v1/chat/completions");
-    row.model = models.Get(i, "");
-    row.user = users.Get(i, "");
+    row.method = methods.Id(i, *trace, post);
+    row.path = paths.Id(i, *trace, chat);
+    row.model = models.Id(i, *trace, 0);
+    row.user = users.Id(i, *trace, 0);
     PyObject* h = header_objs.Item(i);
     if (h != Py_None) {
-      auto [it, inserted] = header_cache.try_emplace(h, header_views.size());
+      auto [it, inserted] = header_sets.try_emplace(h, 0);
       if (inserted) {
-        header_storage.emplace_back();
-        header_views.emplace_back();
-        HeadersFrom(h, "headers[" + std::to_string(i) + "]", &header_storage.back(),
-                    &header_views.back());
+        header_storage.clear();
+        header_view.clear();
+        HeadersFrom(h, "headers[" + std::to_string(i) + "]", &header_storage, &header_view);
+        it->second = trace->InternHeaders(header_view);
       }
-      row.headers = header_views[it->second];
+      row.header_set = it->second;
     }
     if (in.present()) row.input_tokens = in.Int(i);
     if (out.present()) row.output_tokens = out.Int(i);
