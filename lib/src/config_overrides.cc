@@ -107,11 +107,23 @@ std::optional<size_t> FindObject(const ConfigOverride& o, std::string_view kind,
   }
   if (found.size() == 1) return found[0];
   if (found.empty()) {
-    issues->push_back(OverrideIssue(
-        o,
-        fmt::format("no {} \"{}\" (there are: {})", kind, o.name, known.empty() ? "none" : known),
-        kind == internal::kKindBackend ? internal::kReasonBackendNotFound
-                                       : internal::kReasonRouteNotFound));
+    // Like an unknown field: the nearest name within two edits, when there is one.
+    std::string suggestion;
+    int best = 3;
+    for (const T& object : objects) {
+      const std::string candidate = qualified ? object.meta.Key() : object.meta.name;
+      const int distance = internal::EditDistance(o.name, candidate);
+      if (distance < best) {
+        best = distance;
+        suggestion = fmt::format("; did you mean \"{}\"?", candidate);
+      }
+    }
+    issues->push_back(OverrideIssue(o,
+                                    fmt::format("no {} \"{}\"{} (there are: {})", kind, o.name,
+                                                suggestion, known.empty() ? "none" : known),
+                                    kind == internal::kKindBackend
+                                        ? internal::kReasonBackendNotFound
+                                        : internal::kReasonRouteNotFound));
   } else {
     issues->push_back(OverrideIssue(
         o,

@@ -99,6 +99,9 @@ TEST_CASE("override errors") {
         "least 1, got 0");
   CHECK(Error({Backend("nope", "{}")}) ==
         "<override backends.nope>: no InferenceBackend \"nope\" (there are: default/a, default/b)");
+  CHECK(Error({Backend("aa", "{}")}) ==
+        "<override backends.aa>: no InferenceBackend \"aa\"; did you mean \"a\"? (there are: "
+        "default/a, default/b)");
   CHECK(Error({RouteOverride("r", R"({"fallback": {"backends": ["c"]}})")}) ==
         "<override routes.r>: InferenceRoute default/r: spec.fallback.backends[0]: unknown "
         "backend \"c\"");
