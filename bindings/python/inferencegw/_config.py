@@ -40,7 +40,7 @@ def load_config(*sources: Any) -> Config:
 
 
 def _text_or_path(source: Any) -> tuple[str, str]:
-    """("config" | "path" | "text", the str) for one source; raises for the wrong types."""
+    """("path" | "text", the str) for a source that is not a Config; raises for wrong types."""
     if isinstance(source, bytes):
         try:
             return "text", source.decode("utf-8")
