@@ -2,8 +2,9 @@
 """What would last week's traffic have cost if 20% of it had gone to another model?
 
 The demo's chatbot-route sends everyone but premium users to local-mistral. The what-if route
-sends 20% of that traffic to anthropic-claude instead (a weighted rule). Both configs replay the
-same week of traffic through the simulator; the answer is the ledger's difference.
+sends 20% of that traffic to anthropic-claude instead (a weighted rule, set with
+Config.with_overrides). Both configs replay the same week of traffic through the simulator; the
+answer is the ledger's difference.
 
     PYTHONPATH=build/bindings/python /usr/bin/python3 examples/python/cost_what_if.py --out /tmp
 """
@@ -15,38 +16,21 @@ import argparse
 import inferencegw as ig
 from traffic import DEMO_DIR, out_path, plot_cost_over_time, synthetic_trace
 
-BACKENDS = (DEMO_DIR / "backends.yaml").read_text()
-
-ROUTE = """
----
-apiVersion: gateway.inference-gateway.io/v1alpha1
-kind: InferenceRoute
-metadata:
-  name: chatbot-route
-spec:
-  default: true
-  defaultBackend:
-    name: local-mistral
-  rules:
-    - match:
-        headers:
-          x-user-tier: "premium"
-      backends:
-        - name: openai-gpt4
-{shift}
-  fallback:
-    backends: [local-mistral, anthropic-claude, openai-gpt4]
-    timeoutSeconds: 10
-  costTracking: true
-"""
-
-# A catch-all rule after the premium one: 80% stay on local-mistral, 20% go to Claude.
-SHIFT = """    - match: {}
-      backends:
-        - name: local-mistral
-          weight: 80
-        - name: anthropic-claude
-          weight: 20"""
+# chatbot-route's rules with a catch-all rule after the premium one: 80% stay on local-mistral,
+# 20% go to Claude. A list replaces the route's whole `rules`, so the premium rule is repeated.
+SHIFT = {
+    "routes": {
+        "chatbot-route": {
+            "rules": [
+                {"match": {"headers": {"x-user-tier": "premium"}},
+                 "backends": [{"name": "openai-gpt4"}]},
+                {"match": {},
+                 "backends": [{"name": "local-mistral", "weight": 80},
+                              {"name": "anthropic-claude", "weight": 20}]},
+            ]
+        }
+    }
+}
 
 
 def main() -> None:
@@ -58,8 +42,8 @@ def main() -> None:
 
     trace = ig.Trace.from_columns(synthetic_trace(args.days, args.rps, users=5000, seed=42))
     scenario = {"*": {"latency": {"dist": "lognormal", "median": 1.2, "sigma": 0.4}}}
-    baseline_config = ig.load_config(BACKENDS + ROUTE.format(shift=""))
-    what_if_config = ig.load_config(BACKENDS + ROUTE.format(shift=SHIFT))
+    baseline_config = ig.load_config(DEMO_DIR)
+    what_if_config = baseline_config.with_overrides(SHIFT)
     baseline = ig.Simulator(baseline_config, scenario, seed=1).run(trace)
     what_if = ig.Simulator(what_if_config, scenario, seed=1).run(trace)
 
@@ -78,7 +62,8 @@ def main() -> None:
     path = out_path(args.out, "cost_what_if.png")
     plot_cost_over_time(
         [("today's route", baseline), ("20% of non-premium traffic to Claude", what_if)],
-        path, "Cost over time per backend: a traffic-shift what-if")
+        path, "What would sending 20% of non-premium traffic to Claude cost? "
+        "Cost per hour per backend")
     print(f"plot: {path}")
 
 

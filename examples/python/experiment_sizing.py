@@ -62,11 +62,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=".", help="directory for experiment_sizing.png")
     parser.add_argument("--rps", type=float, default=1.0, help="requests per second to the route")
-    parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=40, help="runs per duration and arm")
+    parser.add_argument("--durations", default="1,2,4,8,16,32",
+                        help="experiment durations to try, in hours (comma-separated)")
     args = parser.parse_args()
 
     config = ig.load_config(str(DEMO_DIR))
-    durations = [1, 2, 4, 8, 16, 32]
+    durations = [int(h) for h in args.durations.split(",")]
     rows = []
     print(f"{args.rps:g} requests/s to model-experiment, 10% of users in the treatment, "
           f"lognormal latency (median {MEDIAN} s, sigma {SIGMA}), {args.repeats} runs each")
@@ -96,19 +98,23 @@ def main() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 5.5))
     for i, (hours, aa, ab, threshold, power) in enumerate(rows):
         ax.scatter(np.full(len(aa), i - 0.12), aa, s=8, color="tab:gray",
                    label="A/A (no difference)" if i == 0 else None)
         ax.scatter(np.full(len(ab), i + 0.12), ab, s=8, color="tab:red",
                    label="A/B (treatment 10% slower)" if i == 0 else None)
-        ax.hlines(threshold, i - 0.3, i + 0.3, color="black", linewidth=1)
+        ax.hlines(threshold, i - 0.3, i + 0.3, color="black", linewidth=1,
+                  label="decision cut: 95th percentile of A/A (5% false positives)"
+                  if i == 0 else None)
         ax.text(i, max(max(aa), max(ab)) + 0.01, f"power {power:.0%}", ha="center", fontsize=8)
-    ax.axhline(EFFECT, color="tab:red", linestyle=":", linewidth=1)
+    ax.axhline(EFFECT, color="tab:red", linestyle=":", linewidth=1,
+               label=f"true A/B ratio ({EFFECT:.2f})")
     ax.set_xticks(range(len(rows)), [f"{h} h" for h, *_ in rows])
-    ax.set_ylabel("measured p95 ratio treatment / control")
-    ax.set_title("Experiment sizing: measured p95 ratios by duration (bar: 5% false-positive cut)")
-    ax.legend(fontsize=8)
+    ax.set_xlabel("experiment duration (hours); power = share of A/B runs above the cut")
+    ax.set_ylabel("measured p95 latency ratio, treatment / control")
+    ax.set_title("How long must the experiment run to detect a 10% slower p95?")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path = out_path(args.out, "experiment_sizing.png")

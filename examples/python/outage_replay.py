@@ -49,10 +49,11 @@ def main() -> None:
     parser.add_argument("--out", default=".", help="directory for outage_replay.png")
     parser.add_argument("--probes", action=argparse.BooleanOptionalAction, default=True,
                         help="simulate the active health probes (healthCheck)")
+    parser.add_argument("--rps", type=float, default=3.0, help="mean requests per second")
     args = parser.parse_args()
 
     config = ig.load_config(str(DEMO_DIR))
-    trace = ig.Trace.from_columns(synthetic_trace(1, 3.0, users=4000, seed=11))
+    trace = ig.Trace.from_columns(synthetic_trace(1, args.rps, users=4000, seed=11))
     latency = {"latency": {"dist": "lognormal", "median": 1.0, "sigma": 0.4}}
     normal = ig.Simulator(config, {"*": latency}, seed=5, probes=args.probes).run(trace)
     outage = ig.Simulator(
@@ -64,8 +65,9 @@ def main() -> None:
 
     path = out_path(args.out, "outage_replay.png")
     plot_cost_over_time([("no outage", normal), ("local-mistral down 10:00-12:00", outage)], path,
-                        "Cost over time per backend: replaying a two-hour outage",
-                        marks=[(10, 12, "outage")])
+                        "What does a two-hour outage of local-mistral cost? "
+                        "Cost per hour per backend",
+                        marks=[(10, 12, "local-mistral outage window, 10:00-12:00")])
     print(f"\nplot: {path}")
 
 

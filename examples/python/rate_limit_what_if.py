@@ -3,7 +3,8 @@
 
 The demo's chatbot-route allows 100 requests a minute per user (x-user-id). The same day of
 traffic, with a few batch jobs among the users, replays under the current limit and under 60 a
-minute, with the library's own token buckets.
+minute (Config.with_overrides, no YAML editing), with the library's own token buckets, and then
+under a sweep of candidate limits to show how the refused share grows as the limit falls.
 
     PYTHONPATH=build/bindings/python \
         /usr/bin/python3 examples/python/rate_limit_what_if.py --out /tmp
@@ -12,15 +13,14 @@ minute, with the library's own token buckets.
 from __future__ import annotations
 
 import argparse
+import json
 
 import numpy as np
 
 import inferencegw as ig
 from traffic import DEMO_DIR, START, out_path, synthetic_trace
 
-DEMO = "\n---\n".join(
-    (DEMO_DIR / name).read_text() for name in ("backends.yaml", "routes.yaml", "secrets.yaml")
-)
+ROUTE = "chatbot-route"
 
 
 def throttled_users(result) -> dict[str, int]:
@@ -29,23 +29,31 @@ def throttled_users(result) -> dict[str, int]:
     return dict(zip(users.tolist(), counts.tolist()))
 
 
-def plot_throttling(runs: dict, path, limit: int) -> None:
-    """Two panels: requests refused per hour under each limit, and the share of each throttled
-    user's requests refused, against the share a token bucket predicts from the user's rate."""
+def with_limit(config, requests_per_minute: int):
+    """`config` with chatbot-route's per-user limit changed (its other rateLimit fields kept)."""
+    return config.with_overrides(
+        routes={ROUTE: {"rateLimit": {"requestsPerMinute": requests_per_minute}}})
+
+
+def plot_throttling(runs: dict, sweep: dict, path, today: int, limit: int) -> None:
+    """Three panels: requests refused per hour under today's and the proposed limit; the share of
+    each throttled user's requests refused, against the share a token bucket predicts from the
+    user's rate; and the share of all requests refused, and users throttled, for each candidate
+    limit of the sweep."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7.5))
+    fig, (top, bottom, curve) = plt.subplots(3, 1, figsize=(11, 11))
     for label, result in runs.items():
         hourly = result.by_time("hour")
         hours = (np.asarray(hourly["start"]) - START) / 3600
         top.step(np.append(hours, hours[-1] + 1), np.append(hourly["throttled"],
                                                             hourly["throttled"][-1]),
                  where="post", label=f"per-user limit {label}", linewidth=1.4)
-    top.set_title("Requests refused (429) per hour")
-    top.set_xlabel("hour of the day (UTC)")
+    top.set_title("When are requests refused? Requests refused (429) per hour")
+    top.set_xlabel("hours since Monday 00:00 UTC")
     top.set_ylabel("refused requests per hour")
     top.set_ylim(bottom=0)
     top.grid(alpha=0.3)
@@ -71,13 +79,34 @@ def plot_throttling(runs: dict, path, limit: int) -> None:
                       label=f"1 - {limit}/rate (expected at {limit}/min)" if i == 0 else None)
     bottom.set_xticks(np.arange(len(users)),
                       [f"{u}\n({rate:.0f}/min)" for u, rate in zip(users, rates)])
-    bottom.set_title("Share of each throttled user's requests refused")
+    bottom.set_title("Whom does it hit? Share of each throttled user's requests refused")
     bottom.set_ylabel("% of the user's requests")
     bottom.set_xlabel("user (its average rate, requests per minute)")
     bottom.set_ylim(0, 100)
     bottom.grid(alpha=0.3, axis="y")
     bottom.legend(fontsize=9)
-    fig.suptitle(f"A rate-limit what-if: 100 vs {limit} requests per minute per user")
+
+    limits = sorted(sweep)
+    refused = [100 * sweep[n].summary["throttled"] / max(1, sweep[n].summary["requests"])
+               for n in limits]
+    users_hit = [sweep[n].summary["throttled_users"] for n in limits]
+    curve.plot(limits, refused, marker="o", color="tab:purple", label="requests refused (left)")
+    curve.set_xlabel("per-user limit (requests per minute)")
+    curve.set_ylabel("% of all requests refused")
+    curve.set_ylim(bottom=0)
+    curve.grid(alpha=0.3)
+    right = curve.twinx()
+    right.step(limits, users_hit, where="mid", color="tab:green", linestyle="--",
+               label="users throttled (right)")
+    right.set_ylabel("users throttled (count)")
+    right.set_ylim(0, max(users_hit + [1]) + 1)
+    marks = [curve.axvline(today, color="tab:blue", linestyle=":", label=f"today: {today}/min"),
+             curve.axvline(limit, color="tab:orange", linestyle=":", label=f"proposed: {limit}/min")]
+    handles = curve.get_lines()[:1] + right.get_lines() + marks
+    curve.legend(handles, [h.get_label() for h in handles], fontsize=9, loc="upper right")
+    curve.set_title("Which limit? Share of requests refused and users throttled per candidate limit")
+    fig.suptitle(f"What would a per-user limit of {limit} requests/minute refuse, "
+                 f"compared with today's {today}?")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -87,23 +116,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=".", help="directory for rate_limit_what_if.png")
     parser.add_argument("--limit", type=int, default=60, help="requests per minute per user")
+    parser.add_argument("--sweep", default="40,50,60,70,80,90,100,110,120,130",
+                        help="candidate limits for the third panel (comma-separated)")
+    parser.add_argument("--days", type=float, default=1, help="length of the trace in days")
+    parser.add_argument("--rps", type=float, default=4.0,
+                        help="mean requests per second from people (the batch jobs come on top)")
     args = parser.parse_args()
 
     # One day, 4 requests a second from 3000 people, plus four batch jobs at 0.8 to 2 a second.
-    columns = synthetic_trace(1, 4.0, users=3000, seed=7, heavy_rps=(0.8, 1.1, 1.5, 2.0))
+    columns = synthetic_trace(args.days, args.rps, users=3000, seed=7,
+                              heavy_rps=(0.8, 1.1, 1.5, 2.0))
     trace = ig.Trace.from_columns(columns)
-    current = ig.load_config(DEMO)
-    # chatbot-route's limit (model-experiment also has 100/min, without a userHeader line).
-    today = "requestsPerMinute: 100\n    perUser: true\n    userHeader"
-    assert DEMO.count(today) == 1
-    proposed = ig.load_config(DEMO.replace(today, today.replace("100", str(args.limit))))
+    current = ig.load_config(DEMO_DIR)
+    route = next(r for r in json.loads(current.to_json())["routes"] if r["name"] == ROUTE)
+    today = route["spec"]["rateLimit"]["requestsPerMinute"]
     scenario = {"*": {"latency": {"dist": "lognormal", "median": 1.0, "sigma": 0.4}}}
-    runs = {
-        "100/min (today)": ig.Simulator(current, scenario, seed=3).run(trace),
-        f"{args.limit}/min": ig.Simulator(proposed, scenario, seed=3).run(trace),
-    }
+
+    done = {}
+
+    def run(limit: int):  # each limit replayed once
+        if limit not in done:
+            done[limit] = ig.Simulator(with_limit(current, limit), scenario, seed=3).run(trace)
+        return done[limit]
+
+    runs = {f"{today}/min (today)": run(today), f"{args.limit}/min": run(args.limit)}
+    sweep = {int(n): run(int(n)) for n in args.sweep.split(",")}
     users = len(set(columns["user"]))
-    print(f"{len(trace):,} requests from {users:,} users in one day")
+    print(f"{len(trace):,} requests from {users:,} users in {args.days:g} day(s)")
     for label, result in runs.items():
         s = result.summary
         print(f"\nlimit {label}: {s['throttled']:,} requests throttled "
@@ -114,8 +153,13 @@ def main() -> None:
             sent = int(np.count_nonzero(result.columns["user"] == user))
             print(f"  {user:12s} {count:7,} of {sent:7,} requests refused")
 
+    print("\nlimit/min  refused  users throttled")
+    for limit, result in sorted(sweep.items()):
+        s = result.summary
+        print(f"{limit:9d} {100 * s['throttled'] / s['requests']:7.2f}% {s['throttled_users']:16d}")
+
     path = out_path(args.out, "rate_limit_what_if.png")
-    plot_throttling(runs, path, args.limit)
+    plot_throttling(runs, sweep, path, today, args.limit)
     print(f"\nplot: {path}")
 
 

@@ -77,39 +77,74 @@ absl::StatusOr<std::vector<std::string>> ListManifests(const std::string& dir) {
   return names;
 }
 
-}  // namespace
-
-absl::StatusOr<ConfigSet> LoadConfigFromPath(const std::string& path) {
+// The manifest files `path` stands for: itself, or the manifest files directly inside it.
+absl::StatusOr<std::vector<std::string>> FilesOf(const std::string& path) {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (ec || !fs::exists(status)) {
     return absl::NotFoundError(fmt::format("{}: no such file or directory", path));
   }
-  std::vector<std::string> files;
-  if (fs::is_directory(status)) {
-    absl::StatusOr<std::vector<std::string>> names = ListManifests(path);
-    if (!names.ok()) return names.status();
-    if (names->empty()) {
-      return absl::InvalidArgumentError(
-          fmt::format("{}: no *.yaml, *.yml or *.json files in the directory", path));
-    }
-    for (const std::string& name : *names) files.push_back((fs::path(path) / name).string());
-  } else {
-    files.push_back(path);
+  if (!fs::is_directory(status)) return std::vector<std::string>{path};
+  absl::StatusOr<std::vector<std::string>> names = ListManifests(path);
+  if (!names.ok()) return names.status();
+  if (names->empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: no *.yaml, *.yml or *.json files in the directory", path));
   }
+  std::vector<std::string> files;
+  for (const std::string& name : *names) files.push_back((fs::path(path) / name).string());
+  return files;
+}
+
+template <typename T>
+void Append(const std::vector<T>& from, std::vector<T>* to) {
+  to->insert(to->end(), from.begin(), from.end());
+}
+
+}  // namespace
+
+absl::StatusOr<ConfigSet> LoadConfigFromSources(const std::vector<ConfigSource>& sources) {
   ConfigSet config;
   std::vector<ConfigIssue> issues;
   size_t budget = internal::kMaxConfigBytes;
-  for (const std::string& file : files) {
-    absl::StatusOr<std::string> text = ReadFile(file, budget);
-    if (!text.ok()) return text.status();
-    budget -= text->size();
-    internal::ParseManifestsInto(*text, file, &config, &issues);
+  for (const ConfigSource& source : sources) {
+    switch (source.kind) {
+      case ConfigSource::Kind::kPath: {
+        absl::StatusOr<std::vector<std::string>> files = FilesOf(source.path_or_text);
+        if (!files.ok()) return files.status();
+        for (const std::string& file : *files) {
+          absl::StatusOr<std::string> text = ReadFile(file, budget);
+          if (!text.ok()) return text.status();
+          budget -= text->size();
+          internal::ParseManifestsInto(*text, file, &config, &issues);
+        }
+        break;
+      }
+      case ConfigSource::Kind::kText:
+        if (source.path_or_text.size() > budget) {
+          return absl::InvalidArgumentError(
+              fmt::format("{}: the config is larger than {} bytes (all sources together)",
+                          source.name, kMaxConfigBytes));
+        }
+        budget -= source.path_or_text.size();
+        internal::ParseManifestsInto(source.path_or_text, source.name, &config, &issues);
+        break;
+      case ConfigSource::Kind::kLoaded:
+        Append(source.loaded->backends, &config.backends);
+        Append(source.loaded->routes, &config.routes);
+        Append(source.loaded->secrets, &config.secrets);
+        Append(source.loaded->client_keys, &config.client_keys);
+        break;
+    }
   }
   internal::CheckReferences(config, &issues);
   absl::Status result = internal::IssuesToStatus(std::move(issues));
   if (!result.ok()) return result;
   return config;
+}
+
+absl::StatusOr<ConfigSet> LoadConfigFromPath(const std::string& path) {
+  return LoadConfigFromSources({ConfigSource::Path(path)});
 }
 
 }  // namespace inferencegw

@@ -3,8 +3,9 @@
     import inferencegw
     config = inferencegw.load_config("examples/demo")
     d = inferencegw.Router(config).decide({"model": "claude-3", "user": "alice"})
+    trace = inferencegw.generate_traffic(users=100, duration=3600, rate=2, seed=1)
     result = inferencegw.Simulator(config, {"local-mistral": {"outages": [(0, 7200)]}},
-                                   seed=1).run("traffic.jsonl")
+                                   seed=1).run(trace)
     result.summary["cost"]["backend"]
 
 The answers come from the C++ library the proxy runs (see docs/python.md).

@@ -39,10 +39,18 @@ class Config:
     @property
     def warnings(self) -> list[str]: ...
     def to_json(self) -> str: ...
+    def with_overrides(
+        self,
+        overrides: Mapping[str, Mapping[str, Mapping[str, Any] | None]] | None = None,
+        /,
+        *,
+        backends: Mapping[str, Mapping[str, Any] | None] | None = None,
+        routes: Mapping[str, Mapping[str, Any] | None] | None = None,
+    ) -> Config: ...
 
 ConfigSource = Union[Config, str, bytes, os.PathLike[str]]
 
-def load_config(source: ConfigSource) -> Config: ...
+def load_config(*sources: ConfigSource | Sequence[ConfigSource]) -> Config: ...
 
 class Decision:
     @property

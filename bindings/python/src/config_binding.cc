@@ -1,8 +1,12 @@
-// Config loading: inferencegw._core.Config, load_config_path, load_config_text, ConfigError.
+// Config loading: inferencegw._core.Config, load_config_path, load_config_text,
+// load_config_sources, apply_overrides, ConfigError.
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include "bindings.h"
 #include "inferencegw/config_loader.h"
+#include "inferencegw/config_overrides.h"
 
 namespace inferencegw::python {
 
@@ -51,6 +55,20 @@ PyConfig Wrap(absl::StatusOr<ConfigSet> loaded) {
   if (!loaded.ok()) throw ConfigLoadError(MessageOf(loaded.status()));
   return PyConfig{std::make_shared<const ConfigSet>(*std::move(loaded))};
 }
+
+// One source as _config.py passes it: ("path", path), ("text", text, name) or ("config", Config).
+ConfigSource SourceFrom(const py::tuple& item) {
+  const auto kind = item[0].cast<std::string>();
+  if (kind == "path") return ConfigSource::Path(item[1].cast<std::string>());
+  if (kind == "text") {
+    return ConfigSource::Text(item[1].cast<std::string>(), item[2].cast<std::string>());
+  }
+  if (kind == "config") return ConfigSource::Loaded(*item[1].cast<const PyConfig&>().config);
+  throw py::value_error("unknown config source kind \"" + kind + "\"");
+}
+
+// (section, name, spec patch as JSON or None to remove, source name), as _config.py passes it.
+using OverrideTuple = std::tuple<std::string, std::string, std::optional<std::string>, std::string>;
 
 }  // namespace
 
@@ -117,6 +135,41 @@ void init_config(py::module_& m) {
       },
       py::arg("text"), py::arg("source_name") = "<string>",
       "Loads manifests from YAML (or JSON) text.");
+  m.def(
+      "load_config_sources",
+      [](const std::vector<py::tuple>& items) {
+        std::vector<ConfigSource> sources;
+        for (const py::tuple& item : items) sources.push_back(SourceFrom(item));
+        absl::StatusOr<ConfigSet> loaded;
+        {
+          py::gil_scoped_release release;
+          loaded = LoadConfigFromSources(sources);
+        }
+        return Wrap(std::move(loaded));
+      },
+      py::arg("sources"),
+      "Loads several sources as one set: (\"path\", p), (\"text\", text, name), (\"config\", c).");
+  m.def(
+      "apply_overrides",
+      [](const PyConfig& c, const std::vector<OverrideTuple>& items) {
+        std::vector<ConfigOverride> overrides;
+        for (const auto& [section, name, patch, source_name] : items) {
+          if (section != "backends" && section != "routes") {
+            throw py::value_error("unknown override section \"" + section + "\"");
+          }
+          overrides.push_back({section == "backends" ? ConfigOverride::Kind::kBackend
+                                                     : ConfigOverride::Kind::kRoute,
+                               name, patch, source_name});
+        }
+        absl::StatusOr<ConfigSet> changed;
+        {
+          py::gil_scoped_release release;
+          changed = ApplyConfigOverrides(*c.config, overrides);
+        }
+        return Wrap(std::move(changed));
+      },
+      py::arg("config"), py::arg("overrides"),
+      "A copy of `config` with (section, name, spec patch JSON or None, source name) applied.");
 }
 
 }  // namespace inferencegw::python

@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -59,6 +60,32 @@ absl::StatusOr<ConfigSet> LoadConfigFromString(std::string_view yaml,
 // The files together may hold at most 16 MiB; more is InvalidArgument (read no further). A
 // config with no routes loads (deciding whether that is acceptable is the caller's business).
 absl::StatusOr<ConfigSet> LoadConfigFromPath(const std::string& path);
+
+// One input of LoadConfigFromSources: a path (a file or a directory, as LoadConfigFromPath reads
+// it), manifest text named `name` in messages, or a set loaded before (not owned; REQUIRES: it
+// outlives the call).
+struct ConfigSource {
+  enum class Kind { kPath, kText, kLoaded };
+  Kind kind = Kind::kPath;
+  std::string path_or_text;
+  std::string name;                   // kText only: "<string>", "secrets (env)", ...
+  const ConfigSet* loaded = nullptr;  // kLoaded only
+
+  static ConfigSource Path(std::string path) { return {Kind::kPath, std::move(path), "", nullptr}; }
+  static ConfigSource Text(std::string text, std::string name) {
+    return {Kind::kText, std::move(text), std::move(name), nullptr};
+  }
+  static ConfigSource Loaded(const ConfigSet& config) { return {Kind::kLoaded, "", "", &config}; }
+};
+
+// Reads several sources as one manifest set, the way LoadConfigFromPath reads the files of one
+// directory: objects keep the order of the sources, references are checked across all of them,
+// and an object defined twice is a DuplicateName error citing both places ("b.yaml:3:
+// InferenceBackend default/x: metadata.name: duplicate InferenceBackend \"default/x\": first
+// defined at a.yaml:3"). A kLoaded set contributes its objects as they are (their sources kept,
+// not parsed again). Texts and files together may hold at most 16 MiB. Returns NotFound for a
+// missing path, else InvalidArgument listing every error, one per line.
+absl::StatusOr<ConfigSet> LoadConfigFromSources(const std::vector<ConfigSource>& sources);
 
 // All ConfigIssues with Severity kWarning for a loaded set (for logging at startup).
 std::vector<ConfigIssue> ConfigWarnings(const ConfigSet& config);
