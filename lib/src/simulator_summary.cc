@@ -168,6 +168,7 @@ SimulationResult Simulator::RunState::TakeResult() {
   s.ledger = gateway->ledger().Rows();
   s.ledger_totals = gateway->ledger().Totals();
   s.experiments = gateway->experiments().Report();
+  s.experiment_samples = gateway->experiments().Samples();
   return std::move(result);
 }
 
