@@ -17,8 +17,8 @@
 //     replicate exactly (the same as resampling the histogram's buckets, at any n). The
 //     estimate is the sketch's quantile; intervals are the replicates' percentile intervals;
 //     the difference's replicates are treatment - control; the two-sided p-value is
-//     min(1, 2 (1 + #{replicates on the far side of 0}) / (B + 1)), so p < alpha exactly when
-//     the difference's interval excludes 0 (up to the +1).
+//     min(1, 2 (1 + min(#{replicates <= 0}, #{replicates >= 0})) / (B + 1)), so p < alpha
+//     about when the difference's interval excludes 0 (the smallest p is 2 / (B + 1)).
 //   error_rate ("two_proportion_z"): n is the arm's requests. Arm intervals: Wilson score.
 //     Difference interval: unpooled Wald. Test: pooled two-proportion z, two-sided.
 //   cost ("welch_t"): n is the arm's requests (failed requests cost what they were billed,
