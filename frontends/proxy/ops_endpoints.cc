@@ -3,6 +3,7 @@
 #include "fmt/format.h"
 #include "inferencegw/config_loader.h"
 #include "inferencegw/exchange_report.h"
+#include "inferencegw/experiment_compare.h"
 #include "inferencegw/status.h"
 #include "inferencegw/translate.h"
 
@@ -66,7 +67,9 @@ std::optional<Response> ServeOps(Gateway& gateway, const Request& request, bool 
   if (path == "/admin/config") return Json(version, RenderConfigJson(gateway.table()->config()));
   if (path == "/admin/backends") return Json(version, gateway.RenderBackendsJson(now));
   if (path == "/admin/costs") return Json(version, gateway.ledger().RenderJson());
-  if (path == "/admin/experiments") return Json(version, gateway.experiments().RenderJson());
+  if (path == "/admin/experiments") {
+    return Json(version, RenderExperimentsJson(gateway.experiments(), gateway.table()->config()));
+  }
   return std::nullopt;
 }
 

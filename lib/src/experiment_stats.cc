@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "accounting_internal.h"
+#include "experiment_stats_internal.h"
 #include "json_writer.h"
 
 namespace inferencegw {
@@ -92,6 +93,22 @@ void LatencySketch::Merge(const LatencySketch& other) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ArmSample
+
+void ArmSample::Add(DurationNs d, bool error, PicoUnits cost) {
+  ++requests;
+  if (error) {
+    ++errors;
+  } else {
+    latency.Add(d);
+  }
+  const double x = static_cast<double>(cost) / static_cast<double>(kPicosPerUnit);
+  const double delta = x - cost_mean;
+  cost_mean += delta / static_cast<double>(requests);
+  cost_m2 += delta * (x - cost_mean);
+}
+
+// ---------------------------------------------------------------------------------------------
 // ExperimentStats
 
 namespace {
@@ -132,13 +149,19 @@ struct CellEq {
 };
 
 struct Cell {
-  uint64_t requests = 0;
-  uint64_t errors = 0;
+  ArmSample sample;  // requests, errors, latency, cost moments
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   PicoUnits cost = 0;
-  LatencySketch latency;
 };
+
+// The key order of Report() and Samples().
+template <typename T>
+void SortByKey(std::vector<T>* rows) {
+  std::sort(rows->begin(), rows->end(), [](const T& a, const T& b) {
+    return std::tie(a.route, a.experiment, a.arm) < std::tie(b.route, b.experiment, b.arm);
+  });
+}
 
 }  // namespace
 
@@ -162,12 +185,7 @@ void ExperimentStats::Record(std::string_view route, std::string_view experiment
              .first;
   }
   Cell& cell = *it->second;
-  ++cell.requests;
-  if (error) {
-    ++cell.errors;
-  } else {
-    cell.latency.Add(latency);
-  }
+  cell.sample.Add(latency, error, cost);
   if (usage.present) {
     cell.input_tokens = internal::SaturatingAdd(cell.input_tokens, usage.input_tokens);
     cell.output_tokens = internal::SaturatingAdd(cell.output_tokens, usage.output_tokens);
@@ -185,23 +203,35 @@ std::vector<ExperimentStatsRow> ExperimentStats::Report() const {
       row.route = key.route;
       row.experiment = key.experiment;
       row.arm = key.arm;
-      row.requests = cell->requests;
-      row.errors = cell->errors;
-      row.error_rate = cell->requests == 0 ? 0.0
-                                           : static_cast<double>(cell->errors) /
-                                                 static_cast<double>(cell->requests);
-      row.latency_p50 = cell->latency.Quantile(0.50);
-      row.latency_p95 = cell->latency.Quantile(0.95);
-      row.latency_p99 = cell->latency.Quantile(0.99);
+      const ArmSample& sample = cell->sample;
+      row.requests = sample.requests;
+      row.errors = sample.errors;
+      row.error_rate = sample.requests == 0 ? 0.0
+                                            : static_cast<double>(sample.errors) /
+                                                  static_cast<double>(sample.requests);
+      row.latency_p50 = sample.latency.Quantile(0.50);
+      row.latency_p95 = sample.latency.Quantile(0.95);
+      row.latency_p99 = sample.latency.Quantile(0.99);
       row.input_tokens = cell->input_tokens;
       row.output_tokens = cell->output_tokens;
       row.cost = cell->cost;
     }
   }
-  std::sort(rows.begin(), rows.end(), [](const ExperimentStatsRow& a, const ExperimentStatsRow& b) {
-    return std::tie(a.route, a.experiment, a.arm) < std::tie(b.route, b.experiment, b.arm);
-  });
+  SortByKey(&rows);
   return rows;
+}
+
+std::vector<ExperimentArmSample> ExperimentStats::Samples() const {
+  std::vector<ExperimentArmSample> out;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    out.reserve(impl_->cells.size());
+    for (const auto& [key, cell] : impl_->cells) {
+      out.push_back({key.route, key.experiment, key.arm, cell->sample});
+    }
+  }
+  SortByKey(&out);
+  return out;
 }
 
 namespace {
@@ -210,11 +240,9 @@ double Millis(DurationNs d) { return static_cast<double>(d) / kNanosPerMilli; }
 
 }  // namespace
 
-std::string ExperimentStats::RenderJson() const {
-  const std::vector<ExperimentStatsRow> rows = Report();
-  std::string out;
-  internal::JsonWriter w(&out);
-  w.BeginObject().Key("experiments").BeginArray();
+void internal::WriteExperimentRows(const std::vector<ExperimentStatsRow>& rows, JsonWriter* out) {
+  JsonWriter& w = *out;
+  w.Key("experiments").BeginArray();
   for (const ExperimentStatsRow& row : rows) {
     w.BeginObject();
     w.Key("route").String(row.route);
@@ -234,7 +262,15 @@ std::string ExperimentStats::RenderJson() const {
     w.Key("cost_value").Raw(internal::CostJsonNumber(row.cost));
     w.EndObject();
   }
-  w.EndArray().EndObject();
+  w.EndArray();
+}
+
+std::string ExperimentStats::RenderJson() const {
+  std::string out;
+  internal::JsonWriter w(&out);
+  w.BeginObject();
+  internal::WriteExperimentRows(Report(), &w);
+  w.EndObject();
   return out;
 }
 

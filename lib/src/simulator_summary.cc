@@ -272,6 +272,7 @@ SimulationResult Simulator::RunState::TakeResult() {
   s.ledger = ledger->Rows();
   s.ledger_totals = ledger->Totals();
   s.experiments = experiment_stats.Report();
+  s.experiment_samples = experiment_stats.Samples();
   s.replicas = static_cast<int>(gateways.size());
   return std::move(result);
 }

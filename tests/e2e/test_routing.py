@@ -209,6 +209,15 @@ def test_sticky_experiment_across_restart(env):
         assert rows[arm]["route"] == "default/ab"
         assert rows[arm]["requests"] == 2 * len(users)
         assert rows[arm]["errors"] == 0
+    # One comparison on the experiment's configured metric, over the same counts.
+    [comparison] = first.admin_json("/admin/experiments")["comparisons"]
+    assert comparison["route"] == "default/ab"
+    assert comparison["experiment"] == "new-model-test"
+    assert (comparison["metric"], comparison["test"]) == ("latency_p95", "bootstrap")
+    for arm, users in arms.items():
+        assert comparison[arm]["requests"] == 2 * len(users)
+    assert comparison["verdict"] in ("treatment_better", "control_better",
+                                     "no_significant_difference", "insufficient_data")
     assert first.stop() == 0
 
     second = env.proxy(config)

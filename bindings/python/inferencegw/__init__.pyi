@@ -128,6 +128,15 @@ class SimulationResult:
     def to_records(self) -> list[dict[str, Any]]: ...
     def to_pandas(self) -> Any: ...
     def by_time(self, every: str | float = ...) -> dict[str, Any]: ...
+    def compare_arms(
+        self,
+        metric: str | None = ...,
+        confidence: float = ...,
+        power: float = ...,
+        seed: int | None = ...,
+        resamples: int = ...,
+        min_samples: int = ...,
+    ) -> list[dict[str, Any]]: ...
 
 class Simulator:
     def __init__(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from . import _core, _scenario
+from . import _core, _experiments, _scenario
 from ._config import ConfigSource, as_config
 from ._trace import Trace, as_trace, numpy_module
 
@@ -114,6 +114,21 @@ class SimulationResult:
         except ImportError as e:
             raise ImportError("to_pandas needs pandas (apt-get install python3-pandas)") from e
         return pandas.DataFrame(self._build_columns(), columns=list(COLUMNS))
+
+    def compare_arms(self, metric: str | None = None, confidence: float = 0.95,
+                     power: float = 0.8, seed: int | None = None, resamples: int = 2000,
+                     min_samples: int = 10) -> list[dict]:
+        """A verdict per configured experiment: treatment against control on `metric` (None:
+        each experiment's configured metric), with the proxy's statistics (docs/python.md,
+        "Comparing experiment arms"). Each dict has route, experiment, metric, unit ("s",
+        "fraction", "currency"), test, confidence, power, control and treatment ({requests, n,
+        estimate, ci_low, ci_high}), difference ({estimate, ci_low, ci_high, relative};
+        treatment - control), p_value, verdict ("treatment_better", "control_better",
+        "no_significant_difference", "insufficient_data"), required_per_arm and
+        additional_requests ({control, treatment}); None where undefined. `seed` (default: from
+        the route and experiment names) drives the bootstrap of latency percentiles."""
+        return _experiments.compare_arms(self._raw["experiment_samples"], metric, confidence,
+                                         power, seed, resamples, min_samples)
 
     def by_time(self, every: str | float = "hour") -> dict:
         """Totals per time bucket: `every` is "minute", "hour", "day" or a number of seconds.

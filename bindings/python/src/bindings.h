@@ -29,6 +29,11 @@ void init_router(py::module_& m);
 void init_trace(py::module_& m);
 void init_simulator(py::module_& m);
 void init_hash(py::module_& m);
+void init_experiment(py::module_& m);
+
+// A _core.ExperimentSamples holding one run's samples and the metric each experiment of
+// `config` names (experiment_binding.cc).
+py::object MakeExperimentSamples(const ConfigSet& config, std::vector<ExperimentArmSample> samples);
 
 // An immutable trace shared by the Python Trace object and the runs that use it.
 struct PyTrace {

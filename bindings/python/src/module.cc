@@ -10,5 +10,6 @@ PYBIND11_MODULE(_core, m) {
   inferencegw::python::init_hash(m);
   inferencegw::python::init_router(m);
   inferencegw::python::init_trace(m);
+  inferencegw::python::init_experiment(m);
   inferencegw::python::init_simulator(m);
 }

@@ -253,6 +253,8 @@ class PySimulator {
     out["columns"] = columns;
     out["names"] = names;
     out["summary"] = SummaryDict(r.summary);
+    out["experiment_samples"] =
+        MakeExperimentSamples(sim_->config(), std::move(r.summary.experiment_samples));
     return out;
   }
 

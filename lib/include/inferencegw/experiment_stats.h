@@ -83,6 +83,30 @@ struct ExperimentStatsRow {
   PicoUnits cost = 0;  // in the arm's backends' currency; saturates instead of wrapping
 };
 
+// What a comparison of arms needs from one cell (see experiment_compare.h): the counts, the
+// latency sketch of the successful requests, and the mean and spread of the cost per request.
+struct ArmSample {
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  LatencySketch latency;  // successful requests only, as in ExperimentStatsRow
+  // Cost per request (every request, errors included) in currency units: the running mean and
+  // the sum of squared deviations from it (Welford), so the variance is cost_m2 / (requests - 1)
+  // without the cancellation of a sum of squares.
+  double cost_mean = 0;
+  double cost_m2 = 0;
+
+  // Counts one request, as ExperimentStats::Record does.
+  void Add(DurationNs latency, bool error, PicoUnits cost);
+};
+
+// One cell's ArmSample with its key.
+struct ExperimentArmSample {
+  std::string route;
+  std::string experiment;
+  Arm arm = Arm::kNone;
+  ArmSample sample;
+};
+
 // Thread-safe. Memory grows with the number of distinct (route, experiment, arm) recorded,
 // which the config bounds; each holds one LatencySketch.
 class ExperimentStats {
@@ -100,6 +124,10 @@ class ExperimentStats {
   // Every cell recorded so far, sorted by route, then experiment, then arm (none, control,
   // treatment).
   std::vector<ExperimentStatsRow> Report() const;
+
+  // A copy of every cell's sample (about 19 KB each), in Report()'s order. For comparisons at
+  // report time; the lock is held while copying.
+  std::vector<ExperimentArmSample> Samples() const;
 
   // Report() as a JSON document (/admin/experiments):
   // {"experiments":[{"route":..,"experiment":..,"arm":"control","requests":..,"errors":..,

@@ -338,6 +338,8 @@ struct SimulationSummary {
   std::vector<LedgerRow> ledger;                // CostLedger::Rows()
   std::vector<LedgerRow> ledger_totals;         // CostLedger::Totals()
   std::vector<ExperimentStatsRow> experiments;  // ExperimentStats::Report()
+  // ExperimentStats::Samples(): what experiment_compare.h's CompareExperiments needs.
+  std::vector<ExperimentArmSample> experiment_samples;
   TimeNs start = 0, end = 0;                    // first arrival, last event
   uint64_t events = 0;                          // arrivals, attempt completions and probes
   int max_in_flight = 0;                        // requests under way at once
