@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/hash/hash.h"
 #include "accounting_internal.h"
 #include "fmt/format.h"
 #include "json_writer.h"
@@ -119,7 +120,7 @@ namespace {
 
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return absl::HashOf(s); }
 };
 struct StringEq {
   using is_transparent = void;

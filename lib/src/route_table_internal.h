@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "inferencegw/route_table.h"
 #include "inferencegw/weighted_split.h"
 #include "re2/re2.h"
@@ -46,7 +47,7 @@ namespace internal {
 // without building a string. Not used for decisions (lookups only).
 struct StringViewHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return absl::HashOf(s); }
 };
 struct StringViewEq {
   using is_transparent = void;

@@ -7,6 +7,10 @@
 #include <limits>
 #include <numeric>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "fmt/format.h"
 #include "inferencegw/stable_hash.h"
 #include "simulator_internal.h"
@@ -21,6 +25,8 @@ constexpr uint64_t kOutcomeSalt = 0x13198a2e03707344ULL;
 // Draws per attempt from a request's outcome stream: the outcome, two for the latency.
 constexpr uint64_t kDrawsPerAttempt = 4;
 constexpr int kMaxReplicas = 1024;
+// How far ahead of the arrival being replayed the loop prefetches a row's user text.
+constexpr size_t kPrefetchRows = 8;
 constexpr DurationNs kNeverAnswers = std::numeric_limits<DurationNs>::max() / 4;
 
 // A uniform double in [0, 1) from 53 bits of `r`.
@@ -47,6 +53,21 @@ FailureKind FailureFor(SimOutcome outcome) {
 
 // ---------------------------------------------------------------------------------------------
 // Simulator
+
+void internal::AdviseHugePages(const void* data, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const auto start = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t begin = (start + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (start + bytes) & ~(kHuge - 1);
+  if (data != nullptr && end > begin) {
+    madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);  // a hint: ignore errors
+  }
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
 
 Simulator::~Simulator() = default;
 
@@ -152,20 +173,20 @@ absl::Status Simulator::RunState::Init() {
   }
 
   const size_t n = trace.size();
-  result.route.assign(n, -1);
-  result.backend.assign(n, -1);
-  result.experiment.assign(n, -1);
-  result.arm.assign(n, 0);
-  result.attempts.assign(n, 0);
-  result.throttled.assign(n, 0);
-  result.fallback.assign(n, 0);
-  result.status.assign(n, 0);
-  result.cost.assign(n, 0);
-  result.latency.assign(n, 0);
-  result.input_tokens.assign(n, 0);
-  result.output_tokens.assign(n, 0);
-  result.reason.assign(n, -1);
-  result.replica.assign(n, 0);
+  internal::FillColumn(&result.route, n, -1);
+  internal::FillColumn(&result.backend, n, -1);
+  internal::FillColumn(&result.experiment, n, -1);
+  internal::FillColumn<uint8_t>(&result.arm, n, 0);
+  internal::FillColumn(&result.attempts, n, 0);
+  internal::FillColumn<uint8_t>(&result.throttled, n, 0);
+  internal::FillColumn<uint8_t>(&result.fallback, n, 0);
+  internal::FillColumn(&result.status, n, 0);
+  internal::FillColumn<PicoUnits>(&result.cost, n, 0);
+  internal::FillColumn<DurationNs>(&result.latency, n, 0);
+  internal::FillColumn<int64_t>(&result.input_tokens, n, 0);
+  internal::FillColumn<int64_t>(&result.output_tokens, n, 0);
+  internal::FillColumn(&result.reason, n, -1);
+  internal::FillColumn<uint16_t>(&result.replica, n, 0);
   const auto routes = table->routes();
   int32_t experiments = 0;
   for (const CompiledRoute& route : routes) {
@@ -255,6 +276,9 @@ void Simulator::RunState::Loop() {
         Drive(event.target, event.at);
       }
     } else if (next < n) {
+      if (next + kPrefetchRows < n) {
+        trace.PrefetchUser(order.empty() ? next + kPrefetchRows : order[next + kPrefetchRows]);
+      }
       ++next;
       clock.SetTo(arrival);
       last_event = arrival;

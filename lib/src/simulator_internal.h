@@ -18,6 +18,21 @@
 
 namespace inferencegw {
 
+namespace internal {
+// Asks the kernel to back the 2 MiB-aligned part of [data, data + bytes) with transparent huge
+// pages (a hint; nothing happens where THP is off or on other systems). Columns of millions of
+// rows otherwise take one page fault per 4 KiB on first touch.
+void AdviseHugePages(const void* data, size_t bytes);
+
+// v holds n copies of `value`, its memory advised as above.
+template <typename T>
+void FillColumn(std::vector<T>* v, size_t n, T value) {
+  v->reserve(n);
+  AdviseHugePages(v->data(), n * sizeof(T));
+  v->assign(n, value);
+}
+}  // namespace internal
+
 // Not thread-safe; one per Run.
 struct Simulator::RunState {
   RunState(const Simulator& simulator, const SimulationTrace& trace);

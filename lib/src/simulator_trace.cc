@@ -6,6 +6,7 @@
 #include "fmt/format.h"
 #include "inferencegw/simulator.h"
 #include "route_table_internal.h"
+#include "simulator_internal.h"
 
 namespace inferencegw {
 
@@ -83,6 +84,10 @@ void SimulationTrace::Reserve(size_t rows) {
   user_.reserve(rows);
   input_tokens_.reserve(rows);
   output_tokens_.reserve(rows);
+  internal::AdviseHugePages(timestamp_.data(), rows * sizeof(TimeNs));
+  internal::AdviseHugePages(user_.data(), rows * sizeof(uint32_t));
+  internal::AdviseHugePages(input_tokens_.data(), rows * sizeof(int64_t));
+  internal::AdviseHugePages(output_tokens_.data(), rows * sizeof(int64_t));
   method_.reserve(rows);
   path_.reserve(rows);
   model_.reserve(rows);

@@ -12,18 +12,8 @@ from ._trace import Trace, as_trace, numpy_module
 _ARMS = ("none", "control", "treatment")
 _CODED_COLUMNS = ("route", "backend", "experiment", "reason")
 _BOOL_COLUMNS = ("throttled", "fallback")
-_NUMERIC_COLUMNS = (
-    "attempts",
-    "throttled",
-    "fallback",
-    "status",
-    "cost",
-    "cost_pico",
-    "latency",
-    "input_tokens",
-    "output_tokens",
-    "replica",
-)
+# Columns computed from the library's integers: name -> (raw column, divisor).
+_DERIVED = {"cost": ("cost_pico", 1e12), "latency": ("latency_ns", 1e9)}
 # Column order of SimulationResult.columns.
 COLUMNS = (
     "timestamp",
@@ -61,6 +51,7 @@ class SimulationResult:
         self._trace = trace
         self._use_numpy = use_numpy
         self._columns: dict | None = None
+        self._cache: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return len(self._trace)
@@ -95,11 +86,21 @@ class SimulationResult:
     @property
     def columns(self) -> dict:
         if self._columns is None:
-            self._columns = self._build_columns()
+            np = self._numpy()
+            self._columns = {name: self[name] if name in self._cache else self._column(name, np)
+                             for name in COLUMNS}
         return self._columns
 
     def __getitem__(self, name: str):
-        return self.columns[name]
+        """One column, built alone (cheaper than `columns` for millions of rows)."""
+        if self._columns is not None:
+            return self._columns[name]
+        if name not in COLUMNS:
+            raise KeyError(f"{name!r} is not a column (columns: {', '.join(COLUMNS)})")
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = self._cache[name] = self._column(name, self._numpy())
+        return cached
 
     def to_records(self) -> list[dict]:
         """One dict per request (handy for small traces)."""
@@ -147,7 +148,10 @@ class SimulationResult:
             size = float(every)
         else:
             raise ValueError("every must be 'minute', 'hour', 'day' or a positive number of seconds")
-        cols = self._build_columns(force_lists=self._numpy() is None)
+        np_or_none = self._numpy()
+        cols = {name: self._column(name, np_or_none)
+                for name in ("timestamp", "status", "throttled", "fallback", "cost",
+                             "input_tokens", "output_tokens")}
         status = cols["status"]
         throttled = cols["throttled"]
         np = self._numpy()
@@ -213,32 +217,39 @@ class SimulationResult:
 
     def _build_columns(self, force_lists: bool = False) -> dict:
         np = None if force_lists else self._numpy()
+        return {name: self._column(name, np) for name in COLUMNS}
+
+    def _column(self, name: str, np):
+        """One column: a numpy array when `np` is numpy, else a list."""
         raw = self._raw["columns"]
-        names = self.names
-        out: dict[str, Any] = {}
-        timestamps = self._trace._core.timestamps()
-        user_codes, user_names = self._trace._core.users()
+        if name == "timestamp":
+            timestamps = self._trace._core.timestamps()
+            return np.frombuffer(timestamps, dtype=np.float64) if np else timestamps.tolist()
+        if name == "user":
+            codes, names = self._trace._core.users()
+            if np is not None:
+                return _decode_np(np, np.frombuffer(codes, dtype=np.int32), names)
+            return [names[c] or None for c in codes.tolist()]
+        if name in _CODED_COLUMNS:
+            table = self.names[name]
+            if np is not None:
+                return _decode_np(np, np.frombuffer(raw[name], dtype=np.int32), table)
+            return [table[c] if c >= 0 else None for c in raw[name].tolist()]
+        if name == "arm":
+            if np is not None:
+                return np.array(_ARMS, dtype=object)[np.frombuffer(raw["arm"], dtype=np.uint8)]
+            return [_ARMS[a] for a in raw["arm"].tolist()]
+        if name in _DERIVED:  # float views of the library's integers
+            source, scale = _DERIVED[name]
+            if np is not None:
+                return np.frombuffer(raw[source], dtype=np.int64) / scale
+            return [v / scale for v in raw[source].tolist()]
+        column = raw[name]
         if np is not None:
-            out["timestamp"] = np.frombuffer(timestamps, dtype=np.float64)
-            out["user"] = _decode_np(np, np.frombuffer(user_codes, dtype=np.int32), user_names)
-            for name in _CODED_COLUMNS:
-                out[name] = _decode_np(np, np.frombuffer(raw[name], dtype=np.int32), names[name])
-            out["arm"] = np.array(_ARMS, dtype=object)[np.frombuffer(raw["arm"], dtype=np.uint8)]
-            for name in _NUMERIC_COLUMNS:
-                column = raw[name]
-                array = np.frombuffer(column, dtype=np.dtype(memoryview(column).format))
-                out[name] = array.view(np.bool_) if name in _BOOL_COLUMNS else array
-        else:
-            out["timestamp"] = timestamps.tolist()
-            out["user"] = [user_names[c] or None for c in user_codes.tolist()]
-            for name in _CODED_COLUMNS:
-                table = names[name]
-                out[name] = [table[c] if c >= 0 else None for c in raw[name].tolist()]
-            out["arm"] = [_ARMS[a] for a in raw["arm"].tolist()]
-            for name in _NUMERIC_COLUMNS:
-                values = raw[name].tolist()
-                out[name] = [bool(v) for v in values] if name in _BOOL_COLUMNS else values
-        return {name: out[name] for name in COLUMNS}
+            array = np.frombuffer(column, dtype=np.dtype(memoryview(column).format))
+            return array.view(np.bool_) if name in _BOOL_COLUMNS else array
+        values = column.tolist()
+        return [bool(v) for v in values] if name in _BOOL_COLUMNS else values
 
 
 def _decode_np(np, codes, table: list):

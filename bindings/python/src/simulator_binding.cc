@@ -171,11 +171,6 @@ py::dict SummaryDict(const SimulationSummary& s) {
   return out;
 }
 
-// Float views of the integer columns, computed without the GIL.
-struct DerivedColumns {
-  std::vector<double> cost, latency;
-};
-
 class PySimulator {
  public:
   PySimulator(const PyConfig& config, py::handle spec, py::handle seed, bool probes,
@@ -213,18 +208,9 @@ class PySimulator {
 
   py::dict Run(const PyTrace& trace) const {
     absl::StatusOr<SimulationResult> result;
-    DerivedColumns derived;
     {
       py::gil_scoped_release release;
       result = sim_->Run(*trace.trace);
-      if (result.ok()) {
-        derived.cost.reserve(result->cost.size());
-        for (PicoUnits c : result->cost) {
-          derived.cost.push_back(static_cast<double>(c) / static_cast<double>(kPicosPerUnit));
-        }
-        derived.latency.reserve(result->latency.size());
-        for (DurationNs d : result->latency) derived.latency.push_back(SecondsOf(d));
-      }
     }
     if (!result.ok()) throw py::value_error(MessageOf(result.status()));
     SimulationResult& r = *result;
@@ -237,9 +223,10 @@ class PySimulator {
     columns["throttled"] = MakeColumn(std::move(r.throttled));
     columns["fallback"] = MakeColumn(std::move(r.fallback));
     columns["status"] = MakeColumn(std::move(r.status));
-    columns["cost"] = MakeColumn(std::move(derived.cost));
+    // Integers as the library keeps them; inferencegw._simulation derives cost and latency
+    // (floats) when they are read.
     columns["cost_pico"] = MakeColumn(std::move(r.cost));
-    columns["latency"] = MakeColumn(std::move(derived.latency));
+    columns["latency_ns"] = MakeColumn(std::move(r.latency));
     columns["input_tokens"] = MakeColumn(std::move(r.input_tokens));
     columns["output_tokens"] = MakeColumn(std::move(r.output_tokens));
     columns["reason"] = MakeColumn(std::move(r.reason));
