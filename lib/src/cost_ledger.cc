@@ -201,49 +201,60 @@ struct UserCounter {
   size_t heap_index = 0;
 };
 
-// A binary min-heap of counters by weight, each counter knowing its position.
+// A binary min-heap of counters by weight, each counter knowing its position. Weights are kept
+// in the heap's own array, so sifting compares without touching the counters (with thousands of
+// users, each counter is a cache miss) and writes each moved counter's position once.
 class UserHeap {
  public:
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
-  UserCounter* top() const { return heap_.front(); }
+  UserCounter* top() const { return heap_.front().counter; }
 
   void Push(UserCounter* c) {
-    c->heap_index = heap_.size();
-    heap_.push_back(c);
-    SiftUp(c->heap_index);
+    heap_.push_back({c->weight, c});
+    SiftUp(heap_.size() - 1);
   }
   // Restores the heap after c's weight grew.
-  void Increased(UserCounter* c) { SiftDown(c->heap_index); }
+  void Increased(UserCounter* c) {
+    heap_[c->heap_index].weight = c->weight;
+    SiftDown(c->heap_index);
+  }
 
  private:
-  void Swap(size_t a, size_t b) {
-    std::swap(heap_[a], heap_[b]);
-    heap_[a]->heap_index = a;
-    heap_[b]->heap_index = b;
+  struct Entry {
+    PicoUnits weight;
+    UserCounter* counter;
+  };
+  void Place(size_t i, const Entry& e) {
+    heap_[i] = e;
+    e.counter->heap_index = i;
   }
   void SiftUp(size_t i) {
+    const Entry moving = heap_[i];
     while (i > 0) {
       const size_t parent = (i - 1) / 2;
-      if (heap_[parent]->weight <= heap_[i]->weight) return;
-      Swap(i, parent);
+      if (heap_[parent].weight <= moving.weight) break;
+      Place(i, heap_[parent]);
       i = parent;
     }
+    Place(i, moving);
   }
   void SiftDown(size_t i) {
+    const Entry moving = heap_[i];
+    const size_t n = heap_.size();
     while (true) {
       const size_t l = 2 * i + 1;
+      if (l >= n) break;
       const size_t r = l + 1;
-      size_t least = i;
-      if (l < heap_.size() && heap_[l]->weight < heap_[least]->weight) least = l;
-      if (r < heap_.size() && heap_[r]->weight < heap_[least]->weight) least = r;
-      if (least == i) return;
-      Swap(i, least);
+      const size_t least = r < n && heap_[r].weight < heap_[l].weight ? r : l;
+      if (heap_[least].weight >= moving.weight) break;
+      Place(i, heap_[least]);
       i = least;
     }
+    Place(i, moving);
   }
 
-  std::vector<UserCounter*> heap_;
+  std::vector<Entry> heap_;
 };
 
 constexpr std::string_view kNoExperiment = "none";
