@@ -120,7 +120,10 @@ namespace {
 
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return absl::HashOf(s); }
+  // absl's own string hash: Debian's abseil hashes a std::string_view with std::hash.
+  size_t operator()(std::string_view s) const {
+    return absl::HashOf(absl::string_view(s.data(), s.size()));
+  }
 };
 struct StringEq {
   using is_transparent = void;

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "accounting_internal.h"
 #include "experiment_stats_internal.h"
 #include "json_writer.h"
@@ -128,8 +129,8 @@ struct CellRef {
 struct CellHash {
   using is_transparent = void;
   size_t operator()(const CellRef& k) const {
-    const size_t a = std::hash<std::string_view>{}(k.route);
-    const size_t b = std::hash<std::string_view>{}(k.experiment);
+    const size_t a = absl::HashOf(absl::string_view(k.route.data(), k.route.size()));
+    const size_t b = absl::HashOf(absl::string_view(k.experiment.data(), k.experiment.size()));
     return a ^ (b * 0x9E3779B97F4A7C15ULL) ^ (static_cast<size_t>(k.arm) << 1);
   }
   size_t operator()(const CellKey& k) const {

@@ -47,7 +47,10 @@ namespace internal {
 // without building a string. Not used for decisions (lookups only).
 struct StringViewHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return absl::HashOf(s); }
+  // absl's own string hash: Debian's abseil hashes a std::string_view with std::hash.
+  size_t operator()(std::string_view s) const {
+    return absl::HashOf(absl::string_view(s.data(), s.size()));
+  }
 };
 struct StringViewEq {
   using is_transparent = void;

@@ -43,7 +43,10 @@ namespace internal {
 // absl's hash is seeded per process, which changes no id or result here).
 struct SimStringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return absl::HashOf(s); }
+  // absl's own string hash: Debian's abseil hashes a std::string_view with std::hash.
+  size_t operator()(std::string_view s) const {
+    return absl::HashOf(absl::string_view(s.data(), s.size()));
+  }
 };
 struct SimStringEq {
   using is_transparent = void;
