@@ -1,5 +1,6 @@
 // Traces: inferencegw._core.Trace, built from columns the pure-Python readers normalized
 // (numbers as float64/int64 buffers, strings as sequences), and the Column buffer type.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -84,6 +85,15 @@ class TextColumn {
     if (buffer_) {
       const int64_t id = *reinterpret_cast<const int64_t*>(
           static_cast<const char*>(ids_.ptr) + static_cast<py::ssize_t>(i) * ids_.strides[0]);
+      if (id >= 0 && id < kMaxDenseId) {  // user numbers: a table lookup, no hashing
+        const auto index = static_cast<size_t>(id);
+        if (index >= dense_ids_.size()) {
+          dense_ids_.resize(std::max(index + 1, dense_ids_.size() * 2));
+        }
+        uint32_t& slot = dense_ids_[index];
+        if (slot == 0) slot = trace.Intern(std::to_string(id));  // never 0: "0" is not ""
+        return slot;
+      }
       auto [it, inserted] = int_ids_.try_emplace(id, 0);
       if (inserted) it->second = trace.Intern(std::to_string(id));
       return it->second;
@@ -136,6 +146,7 @@ class TextColumn {
   }
 
   static constexpr size_t kMaxCachedObjects = size_t{1} << 17;
+  static constexpr int64_t kMaxDenseId = int64_t{1} << 22;  // 16 MiB of table at most
 
   const char* name_;
   bool integers_;
@@ -146,6 +157,7 @@ class TextColumn {
   // Objects stay alive in the sequence for the whole call, so their addresses identify them.
   absl::flat_hash_map<PyObject*, uint32_t> object_ids_;
   absl::flat_hash_map<int64_t, uint32_t> int_ids_;
+  std::vector<uint32_t> dense_ids_;  // by id below kMaxDenseId; 0 = not seen yet
   std::string scratch_;
 };
 
