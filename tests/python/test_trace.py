@@ -214,3 +214,13 @@ def test_integer_users_and_scalar_columns(ig):
     assert result["latency"] == [0.25] * 4
     listed = ig.Trace.from_records([{"timestamp": 0, "user": 7, "input_tokens": 1}])
     assert ig.Simulator(SMALL_CONFIG).run(listed, numpy=False)["user"] == ["7"]
+    # Large, negative and unsigned ids, and Python ints next to text in one list.
+    ids = ig.Trace.from_columns({"timestamp": np.zeros(4), "input_tokens": 1,
+                                 "user": np.array([2**40, -3, 0, 2**22], dtype=np.int64)})
+    assert ids._core.users()[1] == ["1099511627776", "-3", "0", "4194304"]
+    unsigned = ig.Trace.from_columns({"timestamp": np.zeros(2), "input_tokens": 1,
+                                      "user": np.array([5, 5], dtype=np.uint16)})
+    assert unsigned._core.users()[1] == ["5"]
+    mixed = ig.Trace.from_columns({"timestamp": [0, 1, 2], "input_tokens": 1,
+                                   "user": [12, "12", np.int32(4)]})
+    assert mixed._core.users()[1] == ["12", "4"]
