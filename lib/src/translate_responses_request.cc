@@ -329,8 +329,7 @@ absl::Status ResponsesToChatRequest(object request, std::string* chat_body,
     if (key == "input" || key == "instructions" || IsNull(value)) continue;
     if (key == "model" || key == "stream" || key == "temperature" || key == "top_p" ||
         key == "parallel_tool_calls" || key == "user" || key == "safety_identifier" ||
-        key == "metadata" || key == "service_tier" || key == "prompt_cache_key" ||
-        key == "top_logprobs") {
+        key == "metadata" || key == "service_tier" || key == "prompt_cache_key") {
       WriteElement(w.Key(key), value);
     } else if (key == "max_output_tokens") {
       WriteElement(w.Key("max_tokens"), value);

@@ -62,7 +62,7 @@ constexpr std::string_view kToolRequest = R"json({
   "tool_choice": {"type": "function", "name": "get_weather"},
   "text": {"format": {"type": "json_schema", "name": "forecast",
                       "schema": {"type": "object"}, "strict": true}},
-  "temperature": 0.2, "store": true, "truncation": "auto"
+  "temperature": 0.2, "store": true, "truncation": "auto", "top_logprobs": 2
 })json";
 
 // The path is recognized and named.
@@ -173,7 +173,8 @@ TEST_CASE("Responses request to OpenAI-compatible chat") {
   CHECK(j.num("/max_tokens") == 300);
   CHECK(j.dbl("/temperature") == 0.2);
   CHECK_FALSE(j.has("/store"));
-  CHECK(up.dropped_params == std::vector<std::string>{"store", "truncation"});
+  CHECK_FALSE(j.has("/top_logprobs"));
+  CHECK(up.dropped_params == std::vector<std::string>{"store", "truncation", "top_logprobs"});
 }
 
 // A streamed request asks the chat backend for the usage chunk (response.completed needs it).
