@@ -47,17 +47,16 @@ struct StreamState {
   // Same-format streams: notes the end marker and error events.
   void Observe(const SseEvent& e) {
     CountUsage(e);
-    if (upstream == WireFormat::kAnthropic) {
+    if (upstream == WireFormat::kAnthropic || responses) {
       std::string_view type = e.event;
       dom::object o;
       if (type.empty() && ParseData(e.data, &o)) type = StringField(o, "type");
-      if (type == "message_stop") complete = true;
-      if (type == "error") error = true;
-      return;
-    }
-    if (responses) {  // no [DONE]: the final response event ends the stream
-      if (e.event == "response.completed" || e.event == "response.incomplete") complete = true;
-      if (e.event == "response.failed" || e.event == "error") complete = error = true;
+      // Responses streams have no [DONE]: the final response event ends them.
+      if (type == "message_stop" || type == "response.completed" ||
+          type == "response.incomplete") {
+        complete = true;
+      }
+      if (type == "error" || type == "response.failed") error = true;
       return;
     }
     if (e.data == "[DONE]") {

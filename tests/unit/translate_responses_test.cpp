@@ -492,6 +492,23 @@ TEST_CASE("Responses passthrough stream") {
   CHECK(t.usage().output_tokens == 2);
 }
 
+// A passthrough stream's events are recognized by their `type` when the upstream sends no
+// event lines; response.failed marks it failed, not complete.
+TEST_CASE("Responses passthrough stream without event lines") {
+  const std::string input = Sse({
+      {"", R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_1","usage":null}})"},
+      {"", R"({"type":"response.failed","sequence_number":1,"response":{"id":"resp_1","status":"failed","error":{"code":"server_error","message":"x"}}})"},
+  });
+  StreamTranslator t(ClientApi::kResponses, WireFormat::kOpenAI, "m", true, false, kCreated, {},
+                     true);
+  std::string out;
+  t.Feed(input, &out);
+  t.Finish(&out);
+  CHECK(out == input);
+  CHECK(t.upstream_error());
+  CHECK_FALSE(t.upstream_complete());
+}
+
 // The proxy's broken-stream event for a Responses client is an `error` event in its shape.
 TEST_CASE("Responses stream error event") {
   std::string out;
