@@ -470,6 +470,17 @@ TEST_CASE("Anthropic stream error to Responses error event") {
   CHECK(Json(events.back().data).str("/message") == "Overloaded");
 }
 
+// A passthrough translator fed `input` whole and finished; checks the bytes went through as is.
+StreamTranslator Passthrough(const std::string& input) {
+  StreamTranslator t(ClientApi::kResponses, WireFormat::kOpenAI, "m", true, false, kCreated, {},
+                     true);
+  std::string out;
+  t.Feed(input, &out);
+  t.Finish(&out);
+  CHECK(out == input);
+  return t;
+}
+
 // A passthrough Responses stream is forwarded byte for byte; usage comes from
 // response.completed, which also marks the stream complete.
 TEST_CASE("Responses passthrough stream") {
@@ -478,12 +489,7 @@ TEST_CASE("Responses passthrough stream") {
       {"response.output_text.delta", R"({"type":"response.output_text.delta","sequence_number":1,"delta":"x"})"},
       {"response.completed", R"({"type":"response.completed","sequence_number":2,"response":{"id":"resp_1","status":"completed","usage":{"input_tokens":3,"input_tokens_details":{"cached_tokens":1},"output_tokens":2,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":5}}})"},
   });
-  StreamTranslator t(ClientApi::kResponses, WireFormat::kOpenAI, "m", true, false, kCreated, {},
-                     true);
-  std::string out;
-  t.Feed(input, &out);
-  t.Finish(&out);
-  CHECK(out == input);
+  StreamTranslator t = Passthrough(input);
   CHECK(t.upstream_complete());
   CHECK_FALSE(t.upstream_error());
   CHECK(t.usage().input_tokens == 3);
@@ -499,12 +505,7 @@ TEST_CASE("Responses passthrough stream without event lines") {
       {"", R"({"type":"response.created","sequence_number":0,"response":{"id":"resp_1","usage":null}})"},
       {"", R"({"type":"response.failed","sequence_number":1,"response":{"id":"resp_1","status":"failed","error":{"code":"server_error","message":"x"}}})"},
   });
-  StreamTranslator t(ClientApi::kResponses, WireFormat::kOpenAI, "m", true, false, kCreated, {},
-                     true);
-  std::string out;
-  t.Feed(input, &out);
-  t.Finish(&out);
-  CHECK(out == input);
+  StreamTranslator t = Passthrough(input);
   CHECK(t.upstream_error());
   CHECK_FALSE(t.upstream_complete());
 }
