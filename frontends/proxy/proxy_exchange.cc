@@ -192,8 +192,7 @@ void ProxyExchange::AfterBegin(BeginStatus status) {
       } else {
         AppendRetryAfter(exchange_->admission().retry_after, &extra);  // the key's own limit
       }
-      ReplyJson(429,
-                RateLimitedErrorBody(api_, exchange_->admission(), exchange_->limit_scope()),
+      ReplyJson(429, RateLimitedErrorBody(api_, exchange_->admission(), exchange_->limit_scope()),
                 extra);
       FinishInfo info;
       info.client_status = 429;

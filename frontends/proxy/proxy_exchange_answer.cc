@@ -112,10 +112,9 @@ void ProxyExchange::FinishStream(FailureKind failure) {
 
 void ProxyExchange::FinishBuffered() {
   Usage usage;
-  absl::StatusOr<std::string> body =
-      TranslateResponseBody(api_, attempt_->target->format, body_, facts_.model,
-                            started_unix_nanos_ / kNanosPerSecond, &usage,
-                            upstream_.json_tool_name, upstream_.upstream_responses);
+  absl::StatusOr<std::string> body = TranslateResponseBody(
+      api_, attempt_->target->format, body_, facts_.model, started_unix_nanos_ / kNanosPerSecond,
+      &usage, upstream_.json_tool_name, upstream_.upstream_responses);
   if (!body.ok()) {
     AttemptFailed(FailureKind::kProtocol);
     return;

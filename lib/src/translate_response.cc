@@ -210,8 +210,7 @@ absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upst
     // priced at nothing: the caller counts it as a protocol error (and can fall back).
     absl::StatusOr<Usage> u = ParseUsage(upstream, upstream_body);
     if (!u.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("upstream response: ", u.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("upstream response: ", u.status().message()));
     }
     parsed = *u;
   }

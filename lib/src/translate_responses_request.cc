@@ -95,9 +95,9 @@ absl::Status UserContent(element content, size_t index, std::string* out) {
       if (!detail.empty()) w.Key("detail").String(detail);
       w.EndObject().EndObject();
     } else {
-      return Invalid(fmt::format(
-          "input[{}].content[{}]: parts of type '{}' are not supported by this backend", index, i,
-          type));
+      return Invalid(
+          fmt::format("input[{}].content[{}]: parts of type '{}' are not supported by this backend",
+                      index, i, type));
     }
     ++i;
   }
@@ -115,8 +115,8 @@ absl::Status MessageItem(object item, size_t index, std::vector<ChatMessage>* ou
   if (role == "assistant") {
     std::string text;
     if (!JoinedText(content, &text)) {
-      return Invalid(fmt::format(
-          "input[{}]: assistant content must be a string or output_text parts", index));
+      return Invalid(
+          fmt::format("input[{}]: assistant content must be a string or output_text parts", index));
     }
     m.role = "assistant";
     AppendJsonString(&m.content, text);
@@ -136,8 +136,8 @@ absl::Status FunctionCallItem(object item, size_t index, std::vector<ChatMessage
   const std::string_view call_id = StringField(item, "call_id");
   const std::string_view name = StringField(item, "name");
   if (call_id.empty() || name.empty()) {
-    return Invalid(fmt::format(
-        "Missing required parameter: 'input[{}].{}'.", index, call_id.empty() ? "call_id" : "name"));
+    return Invalid(fmt::format("Missing required parameter: 'input[{}].{}'.", index,
+                               call_id.empty() ? "call_id" : "name"));
   }
   std::string call;
   JsonWriter w(&call);
@@ -199,8 +199,8 @@ absl::Status InputMessages(element input, std::vector<ChatMessage>* out) {
     } else if (type.empty() || type == "message") {
       s = MessageItem(item, index, out);
     } else {
-      s = Invalid(fmt::format(
-          "input[{}]: items of type '{}' are not supported by this backend", index, type));
+      s = Invalid(fmt::format("input[{}]: items of type '{}' are not supported by this backend",
+                              index, type));
     }
     if (!s.ok()) return s;
     ++index;
@@ -245,7 +245,8 @@ absl::Status WriteTools(JsonWriter& w, array tools) {
           i));
     }
     const std::string_view name = StringField(tool, "name");
-    if (name.empty()) return Invalid(fmt::format("Missing required parameter: 'tools[{}].name'.", i));
+    if (name.empty())
+      return Invalid(fmt::format("Missing required parameter: 'tools[{}].name'.", i));
     w.BeginObject().Key("type").String("function").Key("function").BeginObject();
     w.Key("name").String(name);
     element value;
@@ -255,7 +256,8 @@ absl::Status WriteTools(JsonWriter& w, array tools) {
     if (Lookup(tool, "parameters", &value) && !IsNull(value)) {
       WriteElement(w.Key("parameters"), value);
     }
-    if (Lookup(tool, "strict", &value) && value.is_bool()) w.Key("strict").Bool(value.get_bool().value_unsafe());
+    if (Lookup(tool, "strict", &value) && value.is_bool())
+      w.Key("strict").Bool(value.get_bool().value_unsafe());
     w.EndObject().EndObject();
     ++i;
   }

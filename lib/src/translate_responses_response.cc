@@ -57,7 +57,11 @@ std::string EncodeResponsesObject(const Completion& c, std::string_view model, i
     w.EndObject().EndArray().EndObject();
   }
   for (const CompletionToolCall& call : c.tool_calls) {
-    w.BeginObject().Key("type").String("function_call").Key("id").String(ResponsesId("fc", call.id));
+    w.BeginObject()
+        .Key("type")
+        .String("function_call")
+        .Key("id")
+        .String(ResponsesId("fc", call.id));
     w.Key("call_id").String(call.id).Key("name").String(call.name);
     w.Key("arguments").String(call.arguments.empty() ? "{}" : call.arguments);
     w.Key("status").String("completed").EndObject();

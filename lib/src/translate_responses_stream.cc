@@ -225,9 +225,8 @@ class ResponsesEventEncoder final : public StreamEncoder {
   }
 
   void ItemDone(int64_t output_index, std::string_view item, std::string* out) {
-    Emit("response.output_item.done", out, [&](JsonWriter& w) {
-      w.Key("output_index").Int(output_index).Key("item").Raw(item);
-    });
+    Emit("response.output_item.done", out,
+         [&](JsonWriter& w) { w.Key("output_index").Int(output_index).Key("item").Raw(item); });
   }
 
   std::string model_;

@@ -52,8 +52,7 @@ struct StreamState {
       dom::object o;
       if (type.empty() && ParseData(e.data, &o)) type = StringField(o, "type");
       // Responses streams have no [DONE]: the final response event ends them.
-      if (type == "message_stop" || type == "response.completed" ||
-          type == "response.incomplete") {
+      if (type == "message_stop" || type == "response.completed" || type == "response.incomplete") {
         complete = true;
       }
       if (type == "error" || type == "response.failed") error = true;
@@ -132,10 +131,10 @@ StreamTranslator::StreamTranslator(ClientApi api, WireFormat upstream, std::stri
   const WireFormat client = ClientWireFormat(api);
   const bool responses = api == ClientApi::kResponses;
   s.responses = responses && upstream_responses;
-  const bool translate =
-      upstream != WireFormat::kKServe &&
-      (((api == ClientApi::kChatCompletions || api == ClientApi::kMessages) && client != upstream) ||
-       (responses && !upstream_responses));
+  const bool translate = upstream != WireFormat::kKServe &&
+                         (((api == ClientApi::kChatCompletions || api == ClientApi::kMessages) &&
+                           client != upstream) ||
+                          (responses && !upstream_responses));
   if (!translate) {
     s.mode = upstream == WireFormat::kOpenAI && injected_usage && !client_wants_usage
                  ? Mode::kFilterUsage

@@ -210,8 +210,8 @@ void ApplyUsage(WireFormat format, std::string_view event, element root, Usage* 
       // Responses API: a body carries `usage`, the final stream events `response.usage`.
       if (GetObject(obj, "usage", &usage)) {
         ApplyOpenAIUsage(usage, u);
-      } else if (object response; GetObject(obj, "response", &response) &&
-                                  GetObject(response, "usage", &usage)) {
+      } else if (object response;
+                 GetObject(obj, "response", &response) && GetObject(response, "usage", &usage)) {
         ApplyOpenAIUsage(usage, u);
       }
       return;

@@ -97,8 +97,9 @@ TEST_CASE("Responses stateful parameters are refused") {
     absl::StatusOr<RequestFacts> f = InspectRequest(ClientApi::kResponses, body);
     REQUIRE_FALSE(f.ok());
     CHECK(f.status().code() == absl::StatusCode::kInvalidArgument);
-    CHECK(std::string(f.status().message()).find("'" + std::string(key) + "'") !=
-          std::string::npos);
+    std::string quoted = "'";
+    quoted.append(key).push_back('\'');
+    CHECK(std::string(f.status().message()).find(quoted) != std::string::npos);
   }
   absl::StatusOr<RequestFacts> bg =
       InspectRequest(ClientApi::kResponses, R"({"model":"m","input":"hi","background":true})");

@@ -23,9 +23,8 @@ constexpr size_t kMaxCachedModelName = 256;
 
 size_t BodyBytes(const BodySet& set) {
   return set.openai_chat.size() + set.openai_completion.size() + set.openai_embedding.size() +
-         set.openai_responses.size() +
-         set.anthropic_message.size() + set.cohere_chat.size() + set.kserve_v1.size() +
-         set.kserve_v2.size();
+         set.openai_responses.size() + set.anthropic_message.size() + set.cohere_chat.size() +
+         set.kserve_v1.size() + set.kserve_v2.size();
 }
 
 enum class Route {

@@ -13,8 +13,8 @@ namespace inferencegw::mock_llm {
 namespace {
 
 bool Streams(Api api) {
-  return api == Api::kOpenAIChat || api == Api::kOpenAICompletions || api == Api::kOpenAIResponses ||
-         api == Api::kAnthropicMessages || api == Api::kCohereChat;
+  return api == Api::kOpenAIChat || api == Api::kOpenAICompletions ||
+         api == Api::kOpenAIResponses || api == Api::kAnthropicMessages || api == Api::kCohereChat;
 }
 
 const char* UnauthorizedMessage(Api api) {

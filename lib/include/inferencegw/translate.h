@@ -1,6 +1,7 @@
 // Request, response, stream and error translation between what a client called (OpenAI chat
-// completions, completions, embeddings; Anthropic messages; KServe) and what a backend speaks
-// (WireFormat). Pure and I/O-free: the proxy moves the bytes, this header decides them.
+// completions, completions, embeddings, responses; Anthropic messages; KServe) and what a
+// backend speaks (WireFormat). Pure and I/O-free: the proxy moves the bytes, this header decides
+// them.
 //
 //   IGW_ASSIGN_OR_RETURN(RequestFacts facts, InspectRequest(api, body));
 //   IGW_ASSIGN_OR_RETURN(UpstreamRequestBody up,
@@ -91,7 +92,8 @@ struct TranslateOptions {
 struct UpstreamRequestBody {
   std::string body;
   // Appended to the backend's api_base_url: "/chat/completions", "/completions", "/embeddings",
-  // "/responses", "/messages" or "/chat" (Cohere). "" for KServe bodies: the proxy keeps the client's path.
+  // "/responses", "/messages" or "/chat" (Cohere). "" for KServe bodies: the proxy keeps the
+  // client's path.
   std::string path;
   bool stream = false;
   // We set stream_options.include_usage although the client did not: the usage chunk must not
