@@ -192,8 +192,7 @@ void ProxyExchange::AfterBegin(BeginStatus status) {
       } else {
         AppendRetryAfter(exchange_->admission().retry_after, &extra);  // the key's own limit
       }
-      ReplyJson(429,
-                RateLimitedErrorBody(api_, exchange_->admission(), exchange_->limit_scope()),
+      ReplyJson(429, RateLimitedErrorBody(api_, exchange_->admission(), exchange_->limit_scope()),
                 extra);
       FinishInfo info;
       info.client_status = 429;
@@ -306,10 +305,12 @@ bool ProxyExchange::PrepareUpstreamBody(const CompiledBackend& backend) {
            "unsupported_for_backend");
     return false;
   }
-  std::string key = fmt::format("{}|{}", WireFormatName(backend.format), backend.model);
-  if (key == upstream_key_) return true;
   TranslateOptions options;
   options.model_override = backend.model;
+  options.upstream_serves_responses = api_ == ClientApi::kResponses && ServesResponsesApi(backend);
+  std::string key = fmt::format("{}|{}|{}", WireFormatName(backend.format), backend.model,
+                                options.upstream_serves_responses);
+  if (key == upstream_key_) return true;
   absl::StatusOr<UpstreamRequestBody> body =
       BuildUpstreamBody(api_, request_.body(), facts_, backend.format, options);
   if (!body.ok()) {
@@ -437,7 +438,7 @@ void ProxyExchange::Classify() {
       mode_ = Mode::kStream;
       translator_.emplace(api_, attempt_->target->format, facts_.model, facts_.include_usage,
                           upstream_.injected_usage, started_unix_nanos_ / kNanosPerSecond,
-                          upstream_.json_tool_name);
+                          upstream_.json_tool_name, upstream_.upstream_responses);
     } else {
       mode_ = Mode::kBuffer;
     }

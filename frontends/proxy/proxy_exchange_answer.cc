@@ -82,11 +82,7 @@ void ProxyExchange::EndStreamWithError(FailureKind kind) {
   const std::string message = fmt::format("the upstream stream from {} broke: {}",
                                           attempt_->target->key, FailureKindName(kind));
   std::string out;
-  if (api_ == ClientApi::kMessages) {
-    AppendSseEvent(&out, "error", AnthropicErrorJson("api_error", message));
-  } else {
-    AppendSseEvent(&out, "", OpenAIErrorJson(message, "server_error", "upstream_stream_broken"));
-  }
+  AppendStreamErrorEvent(api_, message, "upstream_stream_broken", &out);
   session_->StreamChunk(std::move(out));
   session_->EndStream();
 }
@@ -116,10 +112,9 @@ void ProxyExchange::FinishStream(FailureKind failure) {
 
 void ProxyExchange::FinishBuffered() {
   Usage usage;
-  absl::StatusOr<std::string> body =
-      TranslateResponseBody(api_, attempt_->target->format, body_, facts_.model,
-                            started_unix_nanos_ / kNanosPerSecond, &usage,
-                            upstream_.json_tool_name);
+  absl::StatusOr<std::string> body = TranslateResponseBody(
+      api_, attempt_->target->format, body_, facts_.model, started_unix_nanos_ / kNanosPerSecond,
+      &usage, upstream_.json_tool_name, upstream_.upstream_responses);
   if (!body.ok()) {
     AttemptFailed(FailureKind::kProtocol);
     return;

@@ -78,6 +78,11 @@ BackendEndpoint EndpointOf(const CompiledBackend& backend) {
   return BackendEndpoint{backend.root_url, backend.api_base_url, backend.format, backend.api_key};
 }
 
+bool ServesResponsesApi(const CompiledBackend& backend) {
+  return backend.type == BackendType::kExternal && backend.provider == Provider::kOpenAI &&
+         backend.format == WireFormat::kOpenAI;
+}
+
 UpstreamTarget BuildUpstreamTarget(const BackendEndpoint& backend, std::string_view path,
                                    bool stream) {
   UpstreamTarget t;

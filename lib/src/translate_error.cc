@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "fmt/format.h"
+#include "inferencegw/sse.h"
 #include "inferencegw/status.h"
 #include "inferencegw/translate.h"
 #include "translate_internal.h"
@@ -139,6 +140,23 @@ std::string ErrorJsonFor(ClientApi api, int http_status, std::string_view messag
     default:
       return OpenAIErrorJson(message, OpenAIErrorTypeFor(http_status), code);
   }
+}
+
+void AppendStreamErrorEvent(ClientApi api, std::string_view message, std::string_view code,
+                            std::string* out) {
+  if (api == ClientApi::kMessages) {
+    AppendSseEvent(out, "error", AnthropicErrorJson("api_error", message));
+    return;
+  }
+  if (api == ClientApi::kResponses) {
+    std::string data;
+    internal::JsonWriter w(&data);
+    w.BeginObject().Key("type").String("error").Key("code").String(code);
+    w.Key("message").String(message).Key("param").Null().EndObject();
+    AppendSseEvent(out, "error", data);
+    return;
+  }
+  AppendSseEvent(out, "", OpenAIErrorJson(message, "server_error", code));
 }
 
 std::string TranslateErrorBody(ClientApi api, WireFormat upstream, int status,

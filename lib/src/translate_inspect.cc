@@ -70,7 +70,7 @@ simdjson::error_code CountText(od::value& v, int64_t* bytes, int depth) {
           }
           if (auto e = CountText(input, bytes, depth + 1)) return e;
         } else if (key == "text" || key == "content" || key == "arguments" || key == "function" ||
-                   key == "tool_calls") {
+                   key == "tool_calls" || key == "output") {
           if (auto e = CountText(field.value(), bytes, depth + 1)) return e;
         }
       }
@@ -91,6 +91,14 @@ absl::Status ReadInt(od::value& v, std::string_view name, int64_t* out) {
     return Invalid(fmt::format("Invalid type for '{}': expected an integer.", name));
   }
   return absl::OkStatus();
+}
+
+// A Responses parameter that needs state kept between requests, which the gateway does not keep.
+absl::Status StatefulRefused(std::string_view key) {
+  return Invalid(fmt::format(
+      "Unsupported parameter: '{}'. This gateway keeps no response state; send the whole "
+      "conversation in 'input'.",
+      key));
 }
 
 // The largest max_tokens / max_completion_tokens accepted: INT32_MAX, what providers' own
@@ -122,6 +130,8 @@ std::string_view ClientApiName(ClientApi api) {
       return "kserve_v1";
     case ClientApi::kKServeV2:
       return "kserve_v2";
+    case ClientApi::kResponses:
+      return "responses";
   }
   return "unknown";
 }
@@ -189,6 +199,7 @@ std::optional<ClientApi> ClientApiForPath(std::string_view path) {
   if (path == "/v1/completions") return ClientApi::kCompletions;
   if (path == "/v1/embeddings") return ClientApi::kEmbeddings;
   if (path == "/v1/messages") return ClientApi::kMessages;
+  if (path == "/v1/responses") return ClientApi::kResponses;
   constexpr std::string_view kV1 = "/v1/models/", kPredict = ":predict";
   if (path.starts_with(kV1) && path.ends_with(kPredict) &&
       path.size() > kV1.size() + kPredict.size()) {
@@ -259,6 +270,7 @@ absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body
 
   const bool chat = api == ClientApi::kChatCompletions;
   const bool messages = api == ClientApi::kMessages;
+  const bool responses = api == ClientApi::kResponses;
   RequestFacts facts;
   bool has_model = false, has_messages = false, has_prompt = false, has_input = false;
   int64_t max_completion_tokens = -1, max_tokens = -1;
@@ -301,6 +313,27 @@ absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body
       }
     } else if (key == "max_completion_tokens" && chat) {
       if (auto s = ReadMaxTokens(v, key, &max_completion_tokens); !s.ok()) return s;
+    } else if (key == "max_output_tokens" && responses) {
+      if (auto s = ReadMaxTokens(v, key, &max_tokens); !s.ok()) return s;
+    } else if (responses && (key == "previous_response_id" || key == "conversation")) {
+      return StatefulRefused(key);
+    } else if (responses && key == "background") {
+      bool background = false;
+      if (v.get_bool().get(background) != simdjson::SUCCESS) {
+        return Invalid("Invalid type for 'background': expected a boolean.");
+      }
+      if (background) return StatefulRefused(key);
+    } else if (responses && (key == "input" || key == "instructions")) {
+      od::json_type type;
+      if (auto e = v.type().get(type)) return BadJson(e);
+      if (key == "input" && type != od::json_type::string && type != od::json_type::array) {
+        return Invalid("Invalid type for 'input': expected a string or an array of items.");
+      }
+      if (key == "instructions" && type != od::json_type::string) {
+        return Invalid("Invalid type for 'instructions': expected a string.");
+      }
+      if (auto e = CountText(v, &text_bytes, 0)) return BadJson(e);
+      if (key == "input") has_input = true;
     } else if (key == "max_tokens" && (chat || messages || api == ClientApi::kCompletions)) {
       if (auto s = ReadMaxTokens(v, key, &max_tokens); !s.ok()) return s;
     } else if (key == "n" && (chat || api == ClientApi::kCompletions)) {
@@ -344,11 +377,11 @@ absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body
   if (api == ClientApi::kCompletions && !has_prompt) {
     return Invalid("Missing required parameter: 'prompt'.");
   }
-  if (api == ClientApi::kEmbeddings && !has_input) {
+  if ((api == ClientApi::kEmbeddings || responses) && !has_input) {
     return Invalid("Missing required parameter: 'input'.");
   }
   if (api == ClientApi::kEmbeddings) facts.stream = false;
-  if (messages) facts.include_usage = facts.stream;
+  if (messages || responses) facts.include_usage = facts.stream;
   facts.max_tokens = max_completion_tokens >= 0 ? max_completion_tokens : max_tokens;
   facts.estimated_prompt_tokens = (text_bytes + 3) / 4;
   return facts;

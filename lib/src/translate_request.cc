@@ -8,6 +8,7 @@
 
 #include "fmt/format.h"
 #include "translate_internal.h"
+#include "translate_responses_internal.h"
 
 namespace inferencegw {
 namespace {
@@ -25,6 +26,8 @@ std::string_view ClientPath(ClientApi api) {
       return "/v1/embeddings";
     case ClientApi::kMessages:
       return "/v1/messages";
+    case ClientApi::kResponses:
+      return "/v1/responses";
     default:
       return "this API";
   }
@@ -38,6 +41,8 @@ std::string_view UpstreamPath(ClientApi api, WireFormat upstream) {
       return "/completions";
     case ClientApi::kEmbeddings:
       return "/embeddings";
+    case ClientApi::kResponses:
+      return "/responses";
     default:
       return "/chat/completions";
   }
@@ -206,6 +211,45 @@ absl::StatusOr<UpstreamRequestBody> SpliceSameFormat(ClientApi api, std::string_
   return out;
 }
 
+// A Responses request: passed through to a backend that serves the API, else translated to a
+// chat request that then goes to the backend's format as a client's chat request would.
+absl::StatusOr<UpstreamRequestBody> BuildResponsesBody(std::string_view body,
+                                                       const RequestFacts& facts,
+                                                       WireFormat upstream,
+                                                       const TranslateOptions& options) {
+  if (upstream == WireFormat::kOpenAI && options.upstream_serves_responses) {
+    absl::StatusOr<UpstreamRequestBody> out =
+        SpliceSameFormat(ClientApi::kResponses, body, facts, upstream, options);
+    if (out.ok()) out->upstream_responses = true;
+    return out;
+  }
+  std::string chat_body;
+  std::vector<std::string> dropped;
+  {
+    absl::StatusOr<internal::dom::object> request =
+        internal::ParseObject(internal::DocumentParser(), body, "request body");
+    if (!request.ok()) return request.status();
+    if (absl::Status s = internal::ResponsesToChatRequest(*request, &chat_body, &dropped);
+        !s.ok()) {
+      return s;
+    }
+  }
+  RequestFacts chat_facts = facts;
+  chat_facts.include_usage = false;  // the Responses encoder needs the usage chunk: ask for it
+  chat_facts.n = 1;
+  absl::StatusOr<UpstreamRequestBody> out =
+      BuildUpstreamBody(ClientApi::kChatCompletions, chat_body, chat_facts, upstream, options);
+  if (!out.ok()) return out.status();
+  // What the chat hop drops was written from the client's Responses parameters: name those.
+  for (std::string& key : out->dropped_params) {
+    if (key == "reasoning_effort") key = "reasoning";
+    if (key == "response_format") key = "text.format";
+    if (key == "max_tokens") key = "max_output_tokens";
+  }
+  out->dropped_params.insert(out->dropped_params.begin(), dropped.begin(), dropped.end());
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string_view body,
@@ -217,6 +261,9 @@ absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string
     UpstreamRequestBody out;
     out.body = std::string(body);
     return out;
+  }
+  if (api == ClientApi::kResponses && upstream != WireFormat::kKServe) {
+    return BuildResponsesBody(body, facts, upstream, options);
   }
   const WireFormat client = ClientWireFormat(api);
   const bool chat_like = api == ClientApi::kChatCompletions || api == ClientApi::kMessages;

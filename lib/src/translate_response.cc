@@ -9,6 +9,7 @@
 #include "fmt/format.h"
 #include "inferencegw/translate.h"
 #include "translate_internal.h"
+#include "translate_responses_internal.h"
 
 namespace inferencegw {
 namespace {
@@ -23,21 +24,8 @@ using internal::dom::element;
 using internal::dom::element_type;
 using internal::dom::object;
 
-struct ToolCall {
-  std::string_view id;
-  std::string_view name;
-  std::string arguments;  // JSON text
-};
-
-// A response, format-neutral. Views point into the parsed upstream document.
-struct Completion {
-  std::string_view id;
-  std::string_view model;
-  std::string text;
-  std::string reasoning;
-  std::vector<ToolCall> tool_calls;
-  FinishReason finish = FinishReason::kStop;
-};
+using ToolCall = internal::CompletionToolCall;
+using internal::Completion;
 
 bool GetObject(object parent, std::string_view key, object* out) {
   element e;
@@ -212,7 +200,8 @@ absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upst
                                                   std::string_view upstream_body,
                                                   std::string_view client_model,
                                                   int64_t created_unix_seconds, Usage* usage,
-                                                  std::string_view json_tool_name) {
+                                                  std::string_view json_tool_name,
+                                                  bool upstream_responses) {
   internal::TrimParsersOnExit trim;
   Usage parsed;
   if (upstream != WireFormat::kKServe && api != ClientApi::kKServeV1 &&
@@ -221,15 +210,18 @@ absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upst
     // priced at nothing: the caller counts it as a protocol error (and can fall back).
     absl::StatusOr<Usage> u = ParseUsage(upstream, upstream_body);
     if (!u.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("upstream response: ", u.status().message()));
+      return absl::InvalidArgumentError(absl::StrCat("upstream response: ", u.status().message()));
     }
     parsed = *u;
   }
   if (usage != nullptr) *usage = parsed;
   const WireFormat client = ClientWireFormat(api);
-  if (client == upstream || client == WireFormat::kKServe) return std::string(upstream_body);
-  if (api != ClientApi::kChatCompletions && api != ClientApi::kMessages) {
+  const bool responses = api == ClientApi::kResponses;
+  if (responses && upstream_responses) return std::string(upstream_body);
+  if ((client == upstream && !responses) || client == WireFormat::kKServe) {
+    return std::string(upstream_body);
+  }
+  if (api != ClientApi::kChatCompletions && api != ClientApi::kMessages && !responses) {
     return absl::InvalidArgumentError(fmt::format(
         "cannot translate a {} response for {}",
         upstream == WireFormat::kAnthropic ? "anthropic" : "non-OpenAI", ClientApiName(api)));
@@ -255,6 +247,7 @@ absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upst
   if (api == ClientApi::kChatCompletions) {
     return EncodeOpenAI(c, model, created_unix_seconds, parsed);
   }
+  if (responses) return internal::EncodeResponsesObject(c, model, created_unix_seconds, parsed);
   return EncodeAnthropic(c, model, parsed);
 }
 

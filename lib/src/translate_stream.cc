@@ -6,6 +6,7 @@
 
 #include "inferencegw/sse.h"
 #include "inferencegw/translate.h"
+#include "translate_responses_internal.h"
 #include "translate_stream_internal.h"
 
 namespace inferencegw {
@@ -19,6 +20,7 @@ struct StreamState {
   };
   Mode mode = Mode::kRaw;
   WireFormat upstream = WireFormat::kOpenAI;
+  bool responses = false;  // the upstream speaks the Responses API (passthrough)
   SseParser sse;
   Usage usage;
   bool error = false;
@@ -45,12 +47,15 @@ struct StreamState {
   // Same-format streams: notes the end marker and error events.
   void Observe(const SseEvent& e) {
     CountUsage(e);
-    if (upstream == WireFormat::kAnthropic) {
+    if (upstream == WireFormat::kAnthropic || responses) {
       std::string_view type = e.event;
       dom::object o;
       if (type.empty() && ParseData(e.data, &o)) type = StringField(o, "type");
-      if (type == "message_stop") complete = true;
-      if (type == "error") error = true;
+      // Responses streams have no [DONE]: the final response event ends them.
+      if (type == "message_stop" || type == "response.completed" || type == "response.incomplete") {
+        complete = true;
+      }
+      if (type == "error" || type == "response.failed") error = true;
       return;
     }
     if (e.data == "[DONE]") {
@@ -117,14 +122,19 @@ struct StreamState {
 
 StreamTranslator::StreamTranslator(ClientApi api, WireFormat upstream, std::string client_model,
                                    bool client_wants_usage, bool injected_usage,
-                                   int64_t created_unix_seconds, std::string_view json_tool_name)
+                                   int64_t created_unix_seconds, std::string_view json_tool_name,
+                                   bool upstream_responses)
     : state_(std::make_unique<internal::StreamState>()) {
   using Mode = internal::StreamState::Mode;
   internal::StreamState& s = *state_;
   s.upstream = upstream;
   const WireFormat client = ClientWireFormat(api);
-  const bool translate = (api == ClientApi::kChatCompletions || api == ClientApi::kMessages) &&
-                         client != upstream && upstream != WireFormat::kKServe;
+  const bool responses = api == ClientApi::kResponses;
+  s.responses = responses && upstream_responses;
+  const bool translate = upstream != WireFormat::kKServe &&
+                         (((api == ClientApi::kChatCompletions || api == ClientApi::kMessages) &&
+                           client != upstream) ||
+                          (responses && !upstream_responses));
   if (!translate) {
     s.mode = upstream == WireFormat::kOpenAI && injected_usage && !client_wants_usage
                  ? Mode::kFilterUsage
@@ -132,7 +142,9 @@ StreamTranslator::StreamTranslator(ClientApi api, WireFormat upstream, std::stri
     return;
   }
   s.mode = Mode::kTranslate;
-  if (client == WireFormat::kAnthropic) {
+  if (responses) {
+    s.encoder = internal::NewResponsesEventEncoder(std::move(client_model), created_unix_seconds);
+  } else if (client == WireFormat::kAnthropic) {
     s.encoder = internal::NewAnthropicEventEncoder(std::move(client_model));
   } else {
     s.encoder = internal::NewOpenAIChunkEncoder(std::move(client_model), created_unix_seconds,

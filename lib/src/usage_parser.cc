@@ -110,13 +110,31 @@ bool GetObject(object obj, std::string_view key, object* out) {
 }
 
 // OpenAI `usage` (also vLLM, Ollama, KServe's OpenAI routes): every count is assigned.
+// The Responses API names them input_tokens / output_tokens, with input_tokens_details and
+// output_tokens_details; the counts mean the same.
 void ApplyOpenAIUsage(object usage, Usage* u) {
+  object details;
+  if (usage.at_key("prompt_tokens").error() == simdjson::NO_SUCH_FIELD &&
+      usage.at_key("input_tokens").error() != simdjson::NO_SUCH_FIELD) {
+    u->input_tokens = CountOrZero(usage, "input_tokens");
+    u->output_tokens = CountOrZero(usage, "output_tokens");
+    u->cached_input_tokens = 0;
+    u->cache_write_input_tokens = 0;
+    u->reasoning_tokens = 0;
+    if (GetObject(usage, "input_tokens_details", &details)) {
+      u->cached_input_tokens = CountOrZero(details, "cached_tokens");
+    }
+    if (GetObject(usage, "output_tokens_details", &details)) {
+      u->reasoning_tokens = CountOrZero(details, "reasoning_tokens");
+    }
+    u->present = true;
+    return;
+  }
   u->input_tokens = CountOrZero(usage, "prompt_tokens");
   u->output_tokens = CountOrZero(usage, "completion_tokens");  // absent for embeddings
   u->cached_input_tokens = 0;
   u->cache_write_input_tokens = 0;
   u->reasoning_tokens = 0;
-  object details;
   if (GetObject(usage, "prompt_tokens_details", &details)) {
     u->cached_input_tokens = CountOrZero(details, "cached_tokens");
     u->cache_write_input_tokens = CountOrZero(details, "cache_write_tokens");
@@ -189,7 +207,13 @@ void ApplyUsage(WireFormat format, std::string_view event, element root, Usage* 
     case WireFormat::kOpenAI:
       // `usage` is null on every stream chunk but the last (include_usage), or cumulative on each
       // (vLLM continuous_usage_stats): either way the latest non-null one is the answer.
-      if (GetObject(obj, "usage", &usage)) ApplyOpenAIUsage(usage, u);
+      // Responses API: a body carries `usage`, the final stream events `response.usage`.
+      if (GetObject(obj, "usage", &usage)) {
+        ApplyOpenAIUsage(usage, u);
+      } else if (object response;
+                 GetObject(obj, "response", &response) && GetObject(response, "usage", &usage)) {
+        ApplyOpenAIUsage(usage, u);
+      }
       return;
     case WireFormat::kAnthropic: {
       // A body and message_delta carry `usage`; message_start carries `message.usage`. The JSON

@@ -14,12 +14,15 @@ import json
 import os
 import pathlib
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
 from typing import Callable, Iterable
+
+import pytest
 
 # A generous bound on one wait for something the processes do on their own (a reload, a probe,
 # a log line). Tests never depend on how fast it happens, only that it happens in this time.
@@ -526,3 +529,21 @@ def experiment_bucket(experiment: str, user: str) -> int:
 
 def is_treatment(experiment: str, user: str, traffic_percent: float) -> bool:
     return experiment_bucket(experiment, user) < round(traffic_percent * 100)
+
+
+NODE_DIR = pathlib.Path(__file__).resolve().parent / "node"
+
+
+def run_node_script(script: str, proxy_port: int) -> dict:
+    """Runs tests/e2e/node/<script> with the official `openai` npm client against the proxy and
+    returns the JSON object it prints last; skips when node_modules is not installed."""
+    if not (NODE_DIR / "node_modules" / "openai" / "package.json").exists():
+        pytest.skip("tests/e2e/node/node_modules is missing: run `npm ci` in tests/e2e/node "
+                    "(scripts/install-deps.sh does)")
+    node = shutil.which("node")
+    assert node is not None, "node_modules is installed but `node` is not on PATH"
+    run = subprocess.run([node, str(NODE_DIR / script), "--base-url",
+                          f"http://127.0.0.1:{proxy_port}/v1"],
+                         cwd=NODE_DIR, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])

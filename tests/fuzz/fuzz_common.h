@@ -13,7 +13,8 @@ namespace inferencegw::fuzz {
 
 inline constexpr ClientApi kApis[] = {ClientApi::kChatCompletions, ClientApi::kCompletions,
                                       ClientApi::kEmbeddings,      ClientApi::kMessages,
-                                      ClientApi::kKServeV1,        ClientApi::kKServeV2};
+                                      ClientApi::kKServeV1,        ClientApi::kKServeV2,
+                                      ClientApi::kResponses};
 inline constexpr WireFormat kFormats[] = {WireFormat::kOpenAI, WireFormat::kAnthropic,
                                           WireFormat::kCohere, WireFormat::kKServe};
 

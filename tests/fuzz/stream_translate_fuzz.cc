@@ -71,8 +71,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   IGW_FUZZ_CHECK(fuzz::SameUsage(split.usage, one.usage));
   IGW_FUZZ_CHECK(split.error == one.error);
   IGW_FUZZ_CHECK(split.complete == one.complete);
-  const bool translated = (api == ClientApi::kChatCompletions || api == ClientApi::kMessages) &&
-                          ClientWireFormat(api) != upstream && upstream != WireFormat::kKServe;
+  const bool translated = upstream != WireFormat::kKServe &&
+                          (api == ClientApi::kResponses ||
+                           ((api == ClientApi::kChatCompletions || api == ClientApi::kMessages) &&
+                            ClientWireFormat(api) != upstream));
   if (!translated && !(upstream == WireFormat::kOpenAI && injected && !wants_usage)) {
     IGW_FUZZ_CHECK(one.out == whole);
   }

@@ -1,6 +1,7 @@
 // Fuzzes request inspection and translation: InspectRequest for the API chosen by the first
 // byte, then BuildUpstreamBody to every wire format (OpenAI -> Anthropic and Cohere, Anthropic ->
-// OpenAI and Cohere, same-format splicing, KServe pass-through). Checks: a body translated to
+// OpenAI and Cohere, Responses -> chat, Anthropic and Cohere or passed through, same-format
+// splicing, KServe pass-through). Checks: a body translated to
 // another format is JSON, and a translated body is one its upstream's API accepts.
 #include <simdjson.h>
 
@@ -22,8 +23,9 @@ void Translate(ClientApi api, std::string_view body, const RequestFacts& facts, 
                const TranslateOptions& options) {
   absl::StatusOr<UpstreamRequestBody> up = BuildUpstreamBody(api, body, facts, upstream, options);
   if (!up.ok()) return;
-  const bool cross_format = ClientWireFormat(api) != upstream && upstream != WireFormat::kKServe &&
-                            ClientWireFormat(api) != WireFormat::kKServe;
+  const bool cross_format = (ClientWireFormat(api) != upstream && upstream != WireFormat::kKServe &&
+                             ClientWireFormat(api) != WireFormat::kKServe) ||
+                            (api == ClientApi::kResponses && !up->upstream_responses);
   if (!cross_format) return;
   if (!IsJson(up->body)) {
     std::fprintf(stderr, "translated body is not JSON:\n%s\n", up->body.c_str());
@@ -54,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (mode & 0x10) options.model_override = "backend-model";
   if (mode & 0x20) options.request_stream_usage = false;
   if (mode & 0x40) options.default_max_tokens = 1;
+  if (mode & 0x80) options.upstream_serves_responses = true;
   const std::string_view body = in.Rest();
 
   absl::StatusOr<RequestFacts> facts = InspectRequest(api, body);

@@ -259,6 +259,71 @@ def test_anthropic_requires_max_tokens(mock):
     assert "max_tokens" in err["error"]["message"]
 
 
+RESPONSES_BODY = {"model": "gpt-4.1", "input": "hi"}
+
+
+# Verifies the Responses API object: one completed message item and usage in Responses' names.
+def test_openai_responses_non_stream(start_mock):
+    m = start_mock("--name", "delta", "--prompt-tokens", 50, "--cached-tokens", 20,
+                   "--completion-tokens", 8)  # fmt: skip
+    resp = m.post("/v1/responses", RESPONSES_BODY)
+    assert resp.status == 200
+    body = resp.json()
+    assert body["object"] == "response" and body["status"] == "completed"
+    assert body["id"].startswith("resp_") and body["model"] == "gpt-4.1"
+    [item] = body["output"]
+    assert item["type"] == "message" and item["role"] == "assistant"
+    assert item["content"][0]["type"] == "output_text"
+    assert item["content"][0]["text"] == "Hello from delta 1 2 3 4"
+    assert body["usage"] == {
+        "input_tokens": 50, "input_tokens_details": {"cached_tokens": 20},
+        "output_tokens": 8, "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 58,
+    }  # fmt: skip
+
+
+# Verifies the Responses event stream: named events whose `type` repeats the name, text deltas
+# joining to the message, usage in response.completed, and no [DONE].
+def test_openai_responses_stream(start_mock):
+    m = start_mock("--name", "eps", "--chunks", 3, "--prompt-tokens", 12,
+                   "--completion-tokens", 5)  # fmt: skip
+    text = stream_request(m, "/v1/responses", RESPONSES_BODY)
+    events = parse_sse(text)
+    names = [name for name, _ in events]
+    assert names == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.delta",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    data = [json.loads(d) for _, d in events]
+    assert all(d["type"] == name for name, d in zip(names, data))
+    numbered = [d["sequence_number"] for d in data if "sequence_number" in d]
+    assert numbered == sorted(numbered) and len(set(numbered)) == len(numbered)
+    assert data[0]["response"]["status"] == "in_progress" and data[0]["response"]["usage"] is None
+    joined = "".join(d["delta"] for d in data[4:7])
+    assert joined == "Hello from eps 1 2" == data[7]["text"]
+    done = data[-1]["response"]
+    assert done["status"] == "completed"
+    assert done["output"][0]["content"][0]["text"] == joined
+    assert done["usage"]["input_tokens"] == 12 and done["usage"]["total_tokens"] == 17
+    assert "[DONE]" not in text
+
+
+# Verifies that a Responses request without `input` is a 400 in OpenAI's error shape.
+def test_openai_responses_requires_input(mock):
+    resp = mock.post("/v1/responses", {"model": "gpt-4.1"})
+    assert resp.status == 400
+    assert "'input'" in resp.json()["error"]["message"]
+
+
 # ---------------------------------------------------------------- Cohere, KServe, health
 
 

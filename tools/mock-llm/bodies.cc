@@ -52,6 +52,8 @@ BodySet BuildBodySet(const BodyParams& p) {
   set.openai_chat = OpenAIChatBody(p);
   set.openai_completion = OpenAICompletionBody(p);
   set.openai_embedding = OpenAIEmbeddingBody(p, 1);
+  set.openai_responses = OpenAIResponsesBody(p);
+  set.openai_responses_stream = std::make_shared<const StreamScript>(OpenAIResponsesStream(p));
   set.anthropic_message = AnthropicMessageBody(p);
   set.cohere_chat = CohereChatBody(p);
   set.kserve_v1 = KServeV1Body(p, 1);

@@ -60,12 +60,14 @@ struct BodySet {
   std::string openai_chat;
   std::string openai_completion;
   std::string openai_embedding;  // one input
+  std::string openai_responses;  // POST /v1/responses
   std::string anthropic_message;
   std::string cohere_chat;
   std::string kserve_v1;                                            // one instance
   std::string kserve_v2;                                            // no request id
   std::shared_ptr<const StreamScript> openai_chat_stream[2];        // index: include_usage
   std::shared_ptr<const StreamScript> openai_completion_stream[2];  // index: include_usage
+  std::shared_ptr<const StreamScript> openai_responses_stream;
   std::shared_ptr<const StreamScript> anthropic_stream;
   std::shared_ptr<const StreamScript> cohere_stream;
 };
@@ -82,6 +84,11 @@ std::string OpenAIEmbeddingBody(const BodyParams& p, int inputs);
 StreamScript OpenAIChatStream(const BodyParams& p, bool include_usage);
 StreamScript OpenAICompletionStream(const BodyParams& p, bool include_usage);
 std::string OpenAIModelsBody(std::string_view model, int64_t created);
+
+// OpenAI Responses API (bodies_responses.cc): the response object, and its events from
+// response.created to response.completed (usage in the last one; no [DONE]).
+std::string OpenAIResponsesBody(const BodyParams& p);
+StreamScript OpenAIResponsesStream(const BodyParams& p);
 
 // Anthropic, Cohere v2, KServe (bodies_other.cc).
 std::string AnthropicMessageBody(const BodyParams& p);

@@ -101,6 +101,7 @@ absl::Status RequestParser::Parse(simdjson::padded_string_view body, ParsedReque
       if (value.get_string().get(id) != SUCCESS) return Bad("id must be a string");
       out->id.assign(id.data(), id.size());
     } else if (key == "input" || key == "instances") {
+      if (key == "input") out->has_input = true;
       if (!CountItems(value, &out->inputs)) return Bad("request body is not valid JSON");
     }
   }

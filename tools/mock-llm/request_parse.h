@@ -21,6 +21,7 @@ struct ParsedRequest {
   bool include_usage = false;   // stream_options.include_usage
   bool has_max_tokens = false;  // a numeric max_tokens (Anthropic requires it)
   std::string id;               // KServe v2 request "id"; empty when absent
+  bool has_input = false;  // an "input" member (the Responses API requires it)
   int inputs = 1;  // items of OpenAI embeddings "input" or KServe v1 "instances" (at least 1)
 };
 

@@ -23,8 +23,8 @@ constexpr size_t kMaxCachedModelName = 256;
 
 size_t BodyBytes(const BodySet& set) {
   return set.openai_chat.size() + set.openai_completion.size() + set.openai_embedding.size() +
-         set.anthropic_message.size() + set.cohere_chat.size() + set.kserve_v1.size() +
-         set.kserve_v2.size();
+         set.openai_responses.size() + set.anthropic_message.size() + set.cohere_chat.size() +
+         set.kserve_v1.size() + set.kserve_v2.size();
 }
 
 enum class Route {
@@ -56,6 +56,8 @@ RouteMatch MatchRoute(std::string_view path) {
     m = {Route::kInference, Api::kOpenAICompletions, {}};
   } else if (openai == "/v1/embeddings") {
     m = {Route::kInference, Api::kOpenAIEmbeddings, {}};
+  } else if (openai == "/v1/responses") {
+    m = {Route::kInference, Api::kOpenAIResponses, {}};
   } else if (openai == "/v1/models") {
     m.route = Route::kModels;
   } else if (path == "/v1/messages") {

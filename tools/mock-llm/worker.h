@@ -33,6 +33,7 @@ enum class Api {
   kOpenAIChat,
   kOpenAICompletions,
   kOpenAIEmbeddings,
+  kOpenAIResponses,
   kAnthropicMessages,
   kCohereChat,
   kKServeV1,

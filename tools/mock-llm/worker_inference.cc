@@ -14,7 +14,7 @@ namespace {
 
 bool Streams(Api api) {
   return api == Api::kOpenAIChat || api == Api::kOpenAICompletions ||
-         api == Api::kAnthropicMessages || api == Api::kCohereChat;
+         api == Api::kOpenAIResponses || api == Api::kAnthropicMessages || api == Api::kCohereChat;
 }
 
 const char* UnauthorizedMessage(Api api) {
@@ -36,6 +36,8 @@ std::string_view SuccessBody(Api api, const BodySet& set, const BodyParams& para
       if (req.inputs == 1) return set.openai_embedding;
       *scratch = OpenAIEmbeddingBody(params, req.inputs);
       return *scratch;
+    case Api::kOpenAIResponses:
+      return set.openai_responses;
     case Api::kAnthropicMessages:
       return set.anthropic_message;
     case Api::kCohereChat:
@@ -58,6 +60,8 @@ std::shared_ptr<const StreamScript> StreamOf(Api api, const BodySet& set, bool i
       return set.openai_chat_stream[include_usage ? 1 : 0];
     case Api::kOpenAICompletions:
       return set.openai_completion_stream[include_usage ? 1 : 0];
+    case Api::kOpenAIResponses:
+      return set.openai_responses_stream;
     case Api::kAnthropicMessages:
       return set.anthropic_stream;
     case Api::kCohereChat:
@@ -86,6 +90,10 @@ void Worker::HandleInference(evhttp_request* req, Api api, std::string_view path
   const bool kserve = api == Api::kKServeV1 || api == Api::kKServeV2;
   if (!kserve && !parsed.has_model) {
     RespondError(req, api, 400, "mock-llm: model: field required");
+    return;
+  }
+  if (api == Api::kOpenAIResponses && !parsed.has_input) {
+    RespondError(req, api, 400, "Missing required parameter: 'input'.");
     return;
   }
   if (api == Api::kAnthropicMessages && !parsed.has_max_tokens) {

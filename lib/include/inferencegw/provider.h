@@ -44,6 +44,11 @@ struct UpstreamTarget {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// Whether the backend serves OpenAI's Responses API (POST {api_base_url}/responses): true for an
+// external backend whose provider is openai. Other OpenAI-format backends (custom, KServe,
+// Kubernetes: vLLM, Ollama, ...) get Responses requests translated to chat completions.
+bool ServesResponsesApi(const CompiledBackend& backend);
+
 // The request for `path` (an UpstreamRequestBody::path) appended to the api base URL.
 // Headers: `authorization: Bearer <key>` (OpenAI, Cohere and KServe formats, when a key is set)
 // or `x-api-key: <key>` plus `anthropic-version: 2023-06-01` (Anthropic); always

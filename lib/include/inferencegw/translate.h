@@ -1,6 +1,7 @@
 // Request, response, stream and error translation between what a client called (OpenAI chat
-// completions, completions, embeddings; Anthropic messages; KServe) and what a backend speaks
-// (WireFormat). Pure and I/O-free: the proxy moves the bytes, this header decides them.
+// completions, completions, embeddings, responses; Anthropic messages; KServe) and what a
+// backend speaks (WireFormat). Pure and I/O-free: the proxy moves the bytes, this header decides
+// them.
 //
 //   IGW_ASSIGN_OR_RETURN(RequestFacts facts, InspectRequest(api, body));
 //   IGW_ASSIGN_OR_RETURN(UpstreamRequestBody up,
@@ -38,8 +39,9 @@ enum class ClientApi : uint8_t {
   kMessages,         // POST /v1/messages (Anthropic)
   kKServeV1,         // POST /v1/models/{name}:predict
   kKServeV2,         // POST /v2/models/{name}[/versions/{v}]/infer
+  kResponses,        // POST /v1/responses (OpenAI Responses API)
 };
-std::string_view ClientApiName(ClientApi api);  // "chat_completions", "messages", ...
+std::string_view ClientApiName(ClientApi api);  // "chat_completions", "messages", "responses"...
 
 // The API a request path (without the query string) calls, or nullopt for any other path.
 // Only the exact paths above are recognized (a trailing '/' is tolerated).
@@ -53,9 +55,10 @@ struct RequestFacts {
   std::string model;  // "" for KServe bodies (the model is in the path)
   bool stream = false;
   // The client asked for usage in the stream (OpenAI `stream_options.include_usage`). Always
-  // true for streamed Anthropic requests, whose streams always carry usage.
+  // true for streamed Anthropic and Responses requests, whose streams always carry usage.
   bool include_usage = false;
-  // max_completion_tokens, else max_tokens (Anthropic: max_tokens); -1 when absent.
+  // max_completion_tokens, else max_tokens (Anthropic: max_tokens; Responses:
+  // max_output_tokens); -1 when absent.
   int64_t max_tokens = -1;
   int n = 1;
   // Bytes of prompt text (message and system text, tool-call arguments and results, prompt or
@@ -65,7 +68,10 @@ struct RequestFacts {
 
 // One On-Demand pass over `body`. InvalidArgument, with a message fit for an OpenAI error body,
 // when the body is not a JSON object, a required field is missing (`model`; `messages` for chat
-// and messages; `prompt` for completions; `input` for embeddings) or a field has the wrong type.
+// and messages; `prompt` for completions; `input` for embeddings and responses) or a field has
+// the wrong type. Responses requests that need state the gateway does not keep
+// (`previous_response_id`, `conversation`, `background: true`) are InvalidArgument naming the
+// parameter, whatever the backend.
 absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body);
 
 struct TranslateOptions {
@@ -77,12 +83,17 @@ struct TranslateOptions {
   // off for backends that reject stream_options. stream_options is never sent for requests that
   // are not streamed.
   bool request_stream_usage = true;
+  // Responses requests only: the backend serves the Responses API itself (OpenAI; see
+  // ServesResponsesApi in provider.h), so the body passes through to "/responses". Otherwise it
+  // is translated to a chat request (OpenAI-compatible, Anthropic or Cohere).
+  bool upstream_serves_responses = false;
 };
 
 struct UpstreamRequestBody {
   std::string body;
   // Appended to the backend's api_base_url: "/chat/completions", "/completions", "/embeddings",
-  // "/messages" or "/chat" (Cohere). "" for KServe bodies: the proxy keeps the client's path.
+  // "/responses", "/messages" or "/chat" (Cohere). "" for KServe bodies: the proxy keeps the
+  // client's path.
   std::string path;
   bool stream = false;
   // We set stream_options.include_usage although the client did not: the usage chunk must not
@@ -96,6 +107,9 @@ struct UpstreamRequestBody {
   // an Anthropic tool of this name: pass it to TranslateResponseBody and StreamTranslator,
   // which turn that tool's call back into the message content.
   std::string json_tool_name;
+  // A Responses request passed through to a backend that serves the Responses API: give it to
+  // TranslateResponseBody and StreamTranslator (`upstream_responses`).
+  bool upstream_responses = false;
 };
 
 // The metric label for a dropped parameter (UpstreamRequestBody::dropped_params): a known
@@ -111,6 +125,10 @@ std::string_view DroppedParamLabel(std::string_view key);
 // InvalidArgument when the body cannot be expressed for this upstream (completions or
 // embeddings to a non-OpenAI backend, n > 1 to Anthropic or Cohere, unsupported content parts,
 // tool-call arguments that are not a JSON object, invalid JSON).
+// Responses requests pass through to "/responses" when `options.upstream_serves_responses`;
+// otherwise they become a chat request (docs/translation.md, "The Responses API") that goes on
+// to the backend's format as an OpenAI chat request would; built-in tools, `input_file` parts
+// and items other than messages, function calls and their outputs are InvalidArgument.
 absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string_view body,
                                                       const RequestFacts& facts,
                                                       WireFormat upstream,
@@ -124,11 +142,15 @@ absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string
 // `json_tool_name` is UpstreamRequestBody::json_tool_name: a call of that tool in an Anthropic
 // response becomes the message `content` (its input as JSON text), and when no other tool was
 // called, finish_reason is "stop".
+// Responses clients: with `upstream_responses` (UpstreamRequestBody::upstream_responses) the body
+// passes through and its usage is read; otherwise the chat, Anthropic or Cohere body becomes a
+// Responses object (`status` "incomplete" when cut by the token limit).
 absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upstream,
                                                   std::string_view upstream_body,
                                                   std::string_view client_model,
                                                   int64_t created_unix_seconds, Usage* usage,
-                                                  std::string_view json_tool_name = {});
+                                                  std::string_view json_tool_name = {},
+                                                  bool upstream_responses = false);
 
 namespace internal {
 struct StreamState;
@@ -147,10 +169,13 @@ class StreamTranslator {
   // translated OpenAI chunks. `json_tool_name` is UpstreamRequestBody::json_tool_name: the
   // input_json_delta fragments of that tool's block in an Anthropic stream become `content`
   // deltas, and when no other tool was called, finish_reason is "stop".
+  // Responses clients: `upstream_responses` (UpstreamRequestBody::upstream_responses) forwards
+  // the upstream's Responses events; otherwise chat, Anthropic or Cohere events become the
+  // Responses event sequence (response.created ... response.completed with usage).
   // REQUIRES: the pair (api, upstream) is one BuildUpstreamBody accepted.
   StreamTranslator(ClientApi api, WireFormat upstream, std::string client_model,
                    bool client_wants_usage, bool injected_usage, int64_t created_unix_seconds,
-                   std::string_view json_tool_name = {});
+                   std::string_view json_tool_name = {}, bool upstream_responses = false);
   StreamTranslator(StreamTranslator&&) noexcept;
   StreamTranslator& operator=(StreamTranslator&&) noexcept;
   ~StreamTranslator();
@@ -202,6 +227,13 @@ std::string AnthropicErrorJson(std::string_view type, std::string_view message);
 // (404), request_too_large (413), rate_limit_error (429), timeout_error (504),
 // overloaded_error (503, 529), api_error (other 5xx).
 std::string_view AnthropicErrorTypeFor(int http_status);
+
+// Appends the event that ends a client's stream the gateway must break off (the upstream
+// stream broke after the first byte): Anthropic `event: error` with an api_error; Responses
+// `event: error` with {type:"error", code, message, param}; OpenAI chat and completions a
+// `data: {"error":{...}}` chunk of type server_error. `code` is a short machine-readable reason.
+void AppendStreamErrorEvent(ClientApi api, std::string_view message, std::string_view code,
+                            std::string* out);
 
 // The gateway's own error body in the shape the client expects: OpenAI for OpenAI APIs,
 // Anthropic for kMessages, {"error": message} for KServe.
