@@ -52,7 +52,7 @@ class ExchangeTrace {
   SpanData& server_span() { return server_; }
 
   // Opens an attempt span (span id `span_id`) to `backend`, closing an attempt still open as
-  // "abandoned". Returns the traceparent to send upstream: this trace, the attempt span as the
+  // "cancelled". Returns the traceparent to send upstream: this trace, the attempt span as the
   // parent, sampled.
   std::string StartAttempt(SpanId span_id, const CompiledBackend& backend, int64_t now_unix_nanos);
   // Closes the open attempt as failed with `failure` (FailureKindName is its outcome) and the
