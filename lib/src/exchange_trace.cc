@@ -40,6 +40,14 @@ void SetServerAddress(std::string_view url, SpanData* span) {
   span->Set("server.port", port);
 }
 
+// The first kMaxContentBytes of `s` (less, to end on a UTF-8 character boundary).
+std::string_view CutContent(std::string_view s) {
+  if (s.size() <= ExchangeTrace::kMaxContentBytes) return s;
+  size_t cut = ExchangeTrace::kMaxContentBytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut);
+}
+
 void CloseAttempt(SpanData* span, std::string_view outcome, int http_status,
                   int64_t now_unix_nanos) {
   span->end_unix_nanos = now_unix_nanos;
@@ -127,8 +135,10 @@ void ExchangeTrace::EndAttempt(FailureKind failure, int http_status, int64_t now
 
 void ExchangeTrace::SetContent(std::string_view request_body, std::string_view response_body) {
   content_ = true;
-  request_body_ = std::string(request_body);
-  response_body_ = std::string(response_body);
+  request_body_ = std::string(CutContent(request_body));
+  request_truncated_ = request_body.size() > kMaxContentBytes;
+  response_body_ = std::string(CutContent(response_body));
+  response_truncated_ = response_body.size() > kMaxContentBytes;
 }
 
 void ExchangeTrace::Finish(const Exchange* exchange, const ExchangeResult* result, int http_status,
@@ -191,7 +201,11 @@ void ExchangeTrace::Finish(const Exchange* exchange, const ExchangeResult* resul
   }
   if (content_) {
     server_.Set("inferencegw.request.body", request_body_);
-    if (!response_body_.empty()) server_.Set("inferencegw.response.body", response_body_);
+    if (request_truncated_) server_.Set("inferencegw.request.body_truncated", true);
+    if (!response_body_.empty()) {
+      server_.Set("inferencegw.response.body", response_body_);
+      if (response_truncated_) server_.Set("inferencegw.response.body_truncated", true);
+    }
   }
 }
 

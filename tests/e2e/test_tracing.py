@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 
 import harness
 from harness import backend, route
@@ -197,3 +198,32 @@ def test_down_or_hanging_collector_does_not_affect_requests(env):
         harness.wait_until(lambda: metric(stuck, "inferencegw_trace_export_failures_total") >= 1,
                            what="a timed-out export")
         assert stuck.stop() == 0
+
+
+# Bad tracing settings stop the proxy at startup with exit status 2, naming what is wrong but
+# never a header value; OTEL_SDK_DISABLED=true turns tracing off even with an endpoint set.
+def test_tracing_settings_are_checked_and_sdk_disabled_turns_tracing_off(env, otlp, monkeypatch):
+    alpha = env.mock("alpha")
+    config = env.write_config([backend("a", f"{alpha.url}/v1"),
+                               route("r", default=True, defaultBackend={"name": "a"})])
+
+    def start(*flags):
+        return subprocess.run([str(env.proxy_binary), "--config", str(config), *flags],
+                              capture_output=True, text=True, timeout=harness.WAIT_SECONDS)
+
+    bad_sampler = start("--otlp-endpoint", otlp.url, "--trace-sampler", "bogus")
+    assert bad_sampler.returncode == 2
+    assert "bogus" in bad_sampler.stderr
+    bad_headers = start("--otlp-endpoint", otlp.url, "--otlp-headers", f"a=1,{SECRET}")
+    assert bad_headers.returncode == 2
+    assert "item 2" in bad_headers.stderr and SECRET not in bad_headers.stderr
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.url)
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    proxy = env.proxy(config, "--otlp-batch-delay-ms", "20")
+    resp = proxy.chat("m", headers={"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"})
+    assert resp.status == 200
+    assert alpha.last_request()["headers"]["traceparent"] == f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"
+    assert proxy.stop() == 0
+    assert not any(e.get("msg") == "tracing" for e in proxy.log_entries())
+    assert otlp.all_spans() == []

@@ -3,9 +3,9 @@
 // attributes of a request that falls back.
 #include "inferencegw/tracing.h"
 
-#include <catch2/catch.hpp>
 #include <simdjson.h>
 
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,13 +57,14 @@ TEST_CASE("ParseTraceparent refuses malformed headers") {
   CHECK_FALSE(ParseTraceparent("00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01"));
   CHECK(ParseTraceparent("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00-later"));
   CHECK(ParseTraceparent(" 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00 "));
-  CHECK_FALSE(ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")
-                  ->sampled);
+  CHECK_FALSE(ParseTraceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")->sampled);
 }
 
 // Ids come from the entropy passed in, and a zero draw still gives a valid id.
 TEST_CASE("NewTraceId and NewSpanId use the entropy given and are never zero") {
-  CHECK(TraceIdHex(NewTraceId(0x1234, 0xabcdef)) == "0000000000001234" "0000000000abcdef");
+  CHECK(TraceIdHex(NewTraceId(0x1234, 0xabcdef)) ==
+        "0000000000001234"
+        "0000000000abcdef");
   CHECK(NewTraceId(0, 0).valid());
   CHECK(NewSpanId(42) == 42);
   CHECK(NewSpanId(0) != 0);
@@ -152,8 +153,7 @@ TEST_CASE("AppendOtlpJson writes an ExportTraceServiceRequest") {
   simdjson::dom::element doc = parser.parse(out);
   simdjson::dom::element rs = doc["resourceSpans"].at(0);
   CHECK(std::string_view(rs["resource"]["attributes"].at(0)["key"]) == "service.name");
-  CHECK(std::string_view(rs["resource"]["attributes"].at(0)["value"]["stringValue"]) ==
-        "gw-test");
+  CHECK(std::string_view(rs["resource"]["attributes"].at(0)["value"]["stringValue"]) == "gw-test");
   simdjson::dom::element s = rs["scopeSpans"].at(0)["spans"].at(0);
   CHECK(std::string_view(s["traceId"]) == "0af7651916cd43dd8448eb211c80319c");
   CHECK(std::string_view(s["spanId"]) == "b7ad6b7169203331");
@@ -324,6 +324,41 @@ TEST_CASE("ExchangeTrace adds content only when asked and handles unrouted reque
   CHECK(spans[0].status == SpanStatus::kError);
   CHECK(StringAttr(spans[0], "error.type") == "503");
   CHECK(spans[0].Find("inferencegw.request.body") == nullptr);
+}
+
+// Content over the cap is cut on a UTF-8 character boundary and flagged as truncated.
+TEST_CASE("ExchangeTrace cuts long content at a character boundary") {
+  RequestTraceIds ids{NewTraceId(1, 2), NewSpanId(3), 0};
+  ExchangeTrace trace(ids, "POST", "/v1/chat/completions", ClientApi::kChatCompletions, 0);
+  // "é" is two bytes; the cap falls inside the last one.
+  std::string body(ExchangeTrace::kMaxContentBytes - 1, 'a');
+  body += "\xc3\xa9tail";
+  trace.SetContent(body, "short");
+  trace.Finish(nullptr, nullptr, 200, "", 1);
+  std::vector<SpanData> spans = trace.Take();
+  const std::string cut = StringAttr(spans[0], "inferencegw.request.body");
+  CHECK(cut == std::string(ExchangeTrace::kMaxContentBytes - 1, 'a'));
+  const auto* flag = spans[0].Find("inferencegw.request.body_truncated");
+  REQUIRE(flag != nullptr);
+  CHECK(std::get<bool>(*flag));
+  CHECK(spans[0].Find("inferencegw.response.body_truncated") == nullptr);
+}
+
+// A string that is not valid UTF-8 is written with '?' for its high bytes, so the JSON stays
+// valid for the collector; valid UTF-8 passes unchanged.
+TEST_CASE("AppendOtlpJson keeps the document valid UTF-8") {
+  SpanData span;
+  span.trace_id = NewTraceId(1, 2);
+  span.span_id = 3;
+  span.name = "POST /v1/\xff\xfe";
+  span.Set("url.path", "/caf\xc3\xa9");
+  std::string out;
+  AppendOtlpJson(TraceResource{}, std::vector<SpanData>{span}, &out);
+  simdjson::dom::parser parser;
+  simdjson::dom::element s =
+      parser.parse(out)["resourceSpans"].at(0)["scopeSpans"].at(0)["spans"].at(0);
+  CHECK(std::string_view(s["name"]) == "POST /v1/??");
+  CHECK(std::string_view(s["attributes"].at(0)["value"]["stringValue"]) == "/caf\xc3\xa9");
 }
 
 }  // namespace

@@ -62,7 +62,9 @@ class ExchangeTrace {
   // The model the client asked for (gen_ai.request.model of the server span), once known.
   void SetRequestModel(std::string_view model);
 
-  // Adds the request and response bodies (route enableLogging only; never otherwise).
+  // Adds the request and response bodies (route enableLogging only; never otherwise), each cut
+  // to kMaxContentBytes at a UTF-8 character boundary (inferencegw.*.body_truncated true then).
+  static constexpr size_t kMaxContentBytes = 64 * 1024;
   void SetContent(std::string_view request_body, std::string_view response_body);
 
   // Closes the server span (and an attempt still open: outcome "success" when `error` is empty,
@@ -84,6 +86,8 @@ class ExchangeTrace {
   int attempt_status_ = 0;  // the open attempt's upstream status, when known
   std::string request_body_;
   std::string response_body_;
+  bool request_truncated_ = false;
+  bool response_truncated_ = false;
   bool content_ = false;
 };
 

@@ -126,7 +126,8 @@ struct TraceResource {
 
 // Appends an OTLP ExportTraceServiceRequest in its protobuf-JSON form: one resourceSpans with
 // one scopeSpans holding `spans` (ids as hex, 64-bit integers and times as decimal strings,
-// enums as integers).
+// enums as integers). Strings that are not valid UTF-8 are written with '?' for each byte >= 0x80,
+// so that no span makes the collector refuse its batch.
 void AppendOtlpJson(const TraceResource& resource, std::span<const SpanData> spans,
                     std::string* out);
 
