@@ -227,3 +227,26 @@ def test_tracing_settings_are_checked_and_sdk_disabled_turns_tracing_off(env, ot
     assert proxy.stop() == 0
     assert not any(e.get("msg") == "tracing" for e in proxy.log_entries())
     assert otlp.all_spans() == []
+
+
+# A streamed answer gets the same tree: the attempt that streamed ends as a success with the
+# usage the stream reported, and the server span has the status and usage the client got.
+def test_streamed_request_spans(env, otlp):
+    alpha = env.mock("alpha")
+    proxy = env.proxy([backend("a", f"{alpha.url}/v1", model="stream-model"),
+                       route("r", default=True, defaultBackend={"name": "a"})],
+                      *tracing_flags(otlp))
+    resp = proxy.chat("m", stream=True, include_usage=True,
+                      headers={"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"})
+    assert resp.status == 200
+    usage = [e.json()["usage"] for e in resp.events()
+             if e.data != "[DONE]" and e.json().get("usage")]
+    assert usage, resp.text
+    server, attempt = otlp.trace(CLIENT_TRACE, 2)
+    assert server["attributes"]["http.response.status_code"] == 200
+    assert server["attributes"]["gen_ai.usage.output_tokens"] == usage[-1]["completion_tokens"]
+    assert attempt["parentSpanId"] == server["spanId"]
+    assert attempt["attributes"]["inferencegw.attempt.outcome"] == "success"
+    assert attempt["attributes"]["gen_ai.usage.input_tokens"] == usage[-1]["prompt_tokens"]
+    assert attempt["name"] == "chat stream-model"
+    assert int(attempt["endTimeUnixNano"]) >= int(attempt["startTimeUnixNano"])
