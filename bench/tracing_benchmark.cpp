@@ -89,7 +89,7 @@ void BM_TraceRequest(benchmark::State& state) {
     ExchangeTrace t(RequestTraceIds{trace, NewSpanId(next()), 0}, "POST", "/v1/chat/completions",
                     ClientApi::kChatCompletions, 1);
     t.server_span().Set("inferencegw.request_id", "a1b2c3d4-000001");
-    t.SetRequestModel("gpt-4o");
+    t.SetRequest("gpt-4o", 256);
     std::string traceparent = t.StartAttempt(NewSpanId(next()), *s.attempt->target, 2);
     benchmark::DoNotOptimize(traceparent);
     t.Finish(s.ex.get(), &s.result, 200, "", 3);

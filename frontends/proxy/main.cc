@@ -461,6 +461,11 @@ int main(int argc, char** argv) {
          {"sampler", std::string(inferencegw::SamplerName(t.sampler.kind))},
          {"ratio", fmt::format("{}", t.sampler.ratio)},
          {"max_queue", std::to_string(t.max_queue_spans)}});
+    if (!t.ignored_protocol.empty()) {
+      inferencegw::proxy::LogSink::Get().Event(
+          "warning", "OTLP protocol not supported: spans are sent as http/json",
+          {{"protocol", t.ignored_protocol}});
+    }
   }
   const int code = (*server)->Run();
   if (store != nullptr) store->Stop();

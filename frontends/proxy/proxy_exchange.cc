@@ -636,7 +636,7 @@ void ProxyExchange::BeginTrace() {
 
 void ProxyExchange::EndTrace(int status, const ExchangeResult* result, std::string_view error,
                              std::string_view response_body) {
-  trace_->SetRequestModel(facts_.model);
+  trace_->SetRequest(facts_.model, facts_.max_tokens);
   if (log_bodies_) trace_->SetContent(request_.body(), response_body);
   trace_->Finish(exchange_.has_value() ? &*exchange_ : nullptr, result, status, error,
                  UnixNow());

@@ -39,6 +39,9 @@ struct TracingOptions {
   size_t max_batch_spans = 512;                     // OTEL_BSP_MAX_EXPORT_BATCH_SIZE
   std::chrono::milliseconds schedule_delay{5000};   // OTEL_BSP_SCHEDULE_DELAY
   std::chrono::milliseconds export_timeout{10000};  // OTEL_BSP_EXPORT_TIMEOUT, per POST
+  // OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL when it asks for something else than http/json, which
+  // is what we send anyway (for a startup warning); "" otherwise.
+  std::string ignored_protocol;
 };
 
 // The endpoint for logs: scheme, host, port and path, without user info or query.

@@ -71,6 +71,9 @@ std::string ApplyTracingFlags(const TracingFlags& flags, TracingOptions* out) {
     return fmt::format("the OTLP endpoint {} needs http:// or https://", DisplayEndpoint(endpoint));
   }
   out->endpoint = endpoint;
+  std::string protocol = Env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
+  if (protocol.empty()) protocol = Env("OTEL_EXPORTER_OTLP_PROTOCOL");
+  if (!protocol.empty() && protocol != "http/json") out->ignored_protocol = protocol;
 
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> headers =
       ParseOtlpHeaders(Pick(flags.headers, "OTEL_EXPORTER_OTLP_HEADERS"));

@@ -99,8 +99,9 @@ ExchangeTrace::ExchangeTrace(const RequestTraceIds& ids, std::string_view method
   server_.Set("gen_ai.operation.name", operation_);
 }
 
-void ExchangeTrace::SetRequestModel(std::string_view model) {
+void ExchangeTrace::SetRequest(std::string_view model, int64_t max_tokens) {
   if (!model.empty()) server_.Set("gen_ai.request.model", model);
+  if (max_tokens >= 0) server_.Set("gen_ai.request.max_tokens", max_tokens);
 }
 
 std::string ExchangeTrace::StartAttempt(SpanId span_id, const CompiledBackend& backend,

@@ -48,14 +48,16 @@ def metric(proxy: harness.Proxy, name: str) -> float:
 # A request that falls back gives one server span (the child of the client's span, in the
 # client's trace) with two attempt spans under it, GenAI and gateway attributes on each; the
 # upstream that answered got a traceparent whose parent is its attempt span, and the client's
-# tracestate; OTEL_EXPORTER_OTLP_HEADERS reach the collector and never the logs.
+# tracestate; OTEL_EXPORTER_OTLP_HEADERS reach the collector and never the logs; a protobuf
+# protocol setting is warned about and JSON is sent.
 def test_fallback_exports_server_span_with_two_attempt_spans(env, otlp, monkeypatch):
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"authorization=Bearer%20{SECRET}")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "gw-under-test")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")  # warned about; JSON sent
     secondary = env.mock("secondary")
     proxy = env.proxy(fallback_config(f"http://127.0.0.1:{closed_port()}", secondary.url),
                       *tracing_flags(otlp))
-    resp = proxy.chat("client-model", headers={
+    resp = proxy.chat("client-model", max_tokens=50, headers={
         "traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01", "tracestate": "vendor=opaque"})
     assert resp.status == 200, resp.text
     assert resp.headers["x-inferencegw-attempts"] == "2"
@@ -75,6 +77,7 @@ def test_fallback_exports_server_span_with_two_attempt_spans(env, otlp, monkeypa
     assert a["http.response.status_code"] == 200
     assert a["gen_ai.operation.name"] == "chat"
     assert a["gen_ai.request.model"] == "client-model"
+    assert a["gen_ai.request.max_tokens"] == 50
     assert a["gen_ai.response.model"] == "down-model"
     assert a["gen_ai.provider.name"] == "openai"
     assert a["gen_ai.usage.input_tokens"] > 0 and a["gen_ai.usage.output_tokens"] > 0
@@ -107,6 +110,8 @@ def test_fallback_exports_server_span_with_two_attempt_spans(env, otlp, monkeypa
     assert all(e["content_type"] == "application/json" for e in otlp.exports)
     tracing_line = proxy.wait_for_log(lambda e: e.get("msg") == "tracing")
     assert tracing_line["headers"] == "authorization"
+    assert proxy.wait_for_log(lambda e: e.get("msg", "").startswith("OTLP protocol not supported")
+                              )["protocol"] == "http/protobuf"
     assert SECRET not in proxy.stdout_text() and SECRET not in proxy.stderr()
 
 

@@ -230,7 +230,7 @@ TEST_CASE("ExchangeTrace builds the server span and one child per attempt") {
   const TraceParent parent = *ParseTraceparent(kW3cExample);
   RequestTraceIds ids{parent.trace_id, NewSpanId(0x1111), parent.parent_span_id};
   ExchangeTrace trace(ids, "POST", "/v1/chat/completions", ClientApi::kChatCompletions, 1000);
-  trace.SetRequestModel("client-model");
+  trace.SetRequest("client-model", 64);
 
   Exchange ex(*gateway, /*entropy=*/3, clock.Now());
   REQUIRE(ex.Begin(view, 10) == BeginStatus::kOk);
@@ -266,6 +266,7 @@ TEST_CASE("ExchangeTrace builds the server span and one child per attempt") {
   CHECK(IntAttr(server, "http.response.status_code") == 200);
   CHECK(StringAttr(server, "gen_ai.operation.name") == "chat");
   CHECK(StringAttr(server, "gen_ai.request.model") == "client-model");
+  CHECK(IntAttr(server, "gen_ai.request.max_tokens") == 64);
   CHECK(StringAttr(server, "gen_ai.response.model") == "claude");
   CHECK(StringAttr(server, "gen_ai.provider.name") == "anthropic");
   CHECK(IntAttr(server, "gen_ai.usage.input_tokens") == 12);

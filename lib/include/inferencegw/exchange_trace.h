@@ -59,8 +59,9 @@ class ExchangeTrace {
   // upstream's status (0 when none). No-op when no attempt is open.
   void EndAttempt(FailureKind failure, int http_status, int64_t now_unix_nanos);
 
-  // The model the client asked for (gen_ai.request.model of the server span), once known.
-  void SetRequestModel(std::string_view model);
+  // What the client asked for, once known: gen_ai.request.model (when not empty) and
+  // gen_ai.request.max_tokens (when >= 0) of the server span.
+  void SetRequest(std::string_view model, int64_t max_tokens);
 
   // Adds the request and response bodies (route enableLogging only; never otherwise), each cut
   // to kMaxContentBytes at a UTF-8 character boundary (inferencegw.*.body_truncated true then).
