@@ -21,6 +21,7 @@
 #include "log_sink.h"
 #include "proxy_server.h"
 #include "redis_store.h"
+#include "tracing_flags.h"
 
 namespace {
 
@@ -67,6 +68,26 @@ fallback, A/B experiments, rate limits, cost tracking, health checks and Prometh
                            when Redis does not answer in time: failOpen admits on this
                            replica's own counters, failClosed refuses with 503 (default failOpen)
   --redis-prefix P         prefix of every Redis key: "{P}:..." (default igw)
+  --otlp-endpoint URL      export OpenTelemetry spans over OTLP/HTTP JSON to URL/v1/traces
+                           (also OTEL_EXPORTER_OTLP_ENDPOINT). Without an endpoint, tracing
+                           is off
+  --otlp-traces-endpoint URL
+                           the full traces URL (also OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  --otlp-headers K=V,...   headers for the collector, values percent-encoded (also
+                           OTEL_EXPORTER_OTLP_HEADERS, preferred: flags show in ps). Never logged
+  --otel-service-name NAME service.name of the spans (also OTEL_SERVICE_NAME; default
+                           inferencegw)
+  --trace-sampler NAME     always_on, always_off, traceidratio, parentbased_always_on (default),
+                           parentbased_always_off, parentbased_traceidratio (also
+                           OTEL_TRACES_SAMPLER)
+  --trace-sampler-arg R    the ratio in [0, 1] for the *traceidratio samplers (also
+                           OTEL_TRACES_SAMPLER_ARG; default 1)
+  --otlp-timeout-ms N      bound on one export POST (also OTEL_BSP_EXPORT_TIMEOUT; default 10000)
+  --otlp-batch-delay-ms N  export at least this often (also OTEL_BSP_SCHEDULE_DELAY; default 5000)
+  --otlp-max-queue N       spans waiting for export; more are dropped and counted (also
+                           OTEL_BSP_MAX_QUEUE_SIZE; default 2048)
+  --otlp-max-batch N       spans per POST (also OTEL_BSP_MAX_EXPORT_BATCH_SIZE; default 512)
+  --no-tracing             no spans even when an endpoint is set (also OTEL_SDK_DISABLED=true)
   --check                  load and validate the config, print warnings and errors, exit
   --version                print the version
   --help                   this text
@@ -205,6 +226,7 @@ int main(int argc, char** argv) {
   bool check_only = false;
   bool max_connections_set = false;
   RedisFlags redis_flags;
+  inferencegw::proxy::TracingFlags tracing_flags;
   for (int i = 1; i < argc; ++i) {
     // "--flag value" or "--flag=value" (as Kubernetes manifests usually write it).
     std::string_view arg = argv[i];
@@ -302,6 +324,38 @@ int main(int argc, char** argv) {
       if (!value(&v)) return Usage("--redis-prefix needs a prefix");
       redis_flags.prefix = std::string(v);
       redis_flags.any_set = true;
+    } else if (arg == "--otlp-endpoint") {
+      if (!value(&v) || v.empty()) return Usage("--otlp-endpoint needs a URL");
+      tracing_flags.endpoint = std::string(v);
+    } else if (arg == "--otlp-traces-endpoint") {
+      if (!value(&v) || v.empty()) return Usage("--otlp-traces-endpoint needs a URL");
+      tracing_flags.traces_endpoint = std::string(v);
+    } else if (arg == "--otlp-headers") {
+      if (!value(&v)) return Usage("--otlp-headers needs K=V,...");
+      tracing_flags.headers = std::string(v);
+    } else if (arg == "--otel-service-name") {
+      if (!value(&v) || v.empty()) return Usage("--otel-service-name needs a name");
+      tracing_flags.service_name = std::string(v);
+    } else if (arg == "--trace-sampler") {
+      if (!value(&v) || v.empty()) return Usage("--trace-sampler needs a sampler name");
+      tracing_flags.sampler = std::string(v);
+    } else if (arg == "--trace-sampler-arg") {
+      if (!value(&v) || v.empty()) return Usage("--trace-sampler-arg needs a ratio");
+      tracing_flags.sampler_arg = std::string(v);
+    } else if (arg == "--otlp-timeout-ms") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--otlp-timeout-ms needs ms");
+      tracing_flags.timeout_ms = n;
+    } else if (arg == "--otlp-batch-delay-ms") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--otlp-batch-delay-ms needs ms");
+      tracing_flags.delay_ms = n;
+    } else if (arg == "--otlp-max-queue") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--otlp-max-queue needs a number");
+      tracing_flags.max_queue = n;
+    } else if (arg == "--otlp-max-batch") {
+      if (!value(&v) || !ParseNumber(v, 1, &n)) return Usage("--otlp-max-batch needs a number");
+      tracing_flags.max_batch = n;
+    } else if (arg == "--no-tracing") {
+      tracing_flags.disabled = true;
     } else {
       return Usage(fmt::format("unknown flag {}", arg));
     }
@@ -311,6 +365,10 @@ int main(int argc, char** argv) {
   }
   if (options.config_path.empty()) return Usage("--config is required");
   if (std::string error = ApplyRedisFlags(std::move(redis_flags), &options); !error.empty()) {
+    return Usage(error);
+  }
+  if (std::string error = inferencegw::proxy::ApplyTracingFlags(tracing_flags, &options.tracing);
+      !error.empty()) {
     return Usage(error);
   }
 
@@ -387,6 +445,27 @@ int main(int argc, char** argv) {
          {"prefix", options.redis->prefix}});
     store->Start();
     gateway.SetSharedStore(store, options.redis_failure_policy);
+  }
+  if (options.tracing.enabled) {
+    const inferencegw::proxy::TracingOptions& t = options.tracing;
+    // The endpoint without user info, and header names only: their values are credentials.
+    std::string header_names;
+    for (const auto& [name, value] : t.headers) {
+      header_names += header_names.empty() ? name : "," + name;
+    }
+    inferencegw::proxy::LogSink::Get().Event(
+        "info", "tracing",
+        {{"endpoint", inferencegw::proxy::DisplayEndpoint(t.endpoint)},
+         {"headers", header_names},
+         {"service_name", t.resource.service_name},
+         {"sampler", std::string(inferencegw::SamplerName(t.sampler.kind))},
+         {"ratio", fmt::format("{}", t.sampler.ratio)},
+         {"max_queue", std::to_string(t.max_queue_spans)}});
+    if (!t.ignored_protocol.empty()) {
+      inferencegw::proxy::LogSink::Get().Event(
+          "warning", "OTLP protocol not supported: spans are sent as http/json",
+          {{"protocol", t.ignored_protocol}});
+    }
   }
   const int code = (*server)->Run();
   if (store != nullptr) store->Stop();

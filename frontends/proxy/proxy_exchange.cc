@@ -10,6 +10,7 @@
 #include "inferencegw/rate_limiter.h"
 #include "inferencegw/sse.h"
 #include "inferencegw/status.h"
+#include "span_exporter.h"
 #include "worker.h"
 
 namespace inferencegw::proxy {
@@ -112,6 +113,7 @@ void ProxyExchange::Start() {
   } else {
     request_id_ = worker_.NextRequestId();
   }
+  if (worker_.tracer() != nullptr) BeginTrace();
 
   absl::StatusOr<RequestFacts> facts = InspectRequest(api_, request_.body());
   if (!facts.ok()) {
@@ -358,9 +360,16 @@ void ProxyExchange::SendAttempt() {
   // through. Nodes point into members that outlive the transfer.
   header_lines_.clear();
   header_lines_.push_back("x-request-id: " + request_id_);
+  if (trace_ != nullptr) {
+    // A sampled request: the upstream continues this attempt's span (tracestate passes as is).
+    header_lines_.push_back(
+        "traceparent: " +
+        trace_->StartAttempt(NewSpanId(worker_.NextEntropy()), backend, UnixNow()));
+  }
   for (const auto& field : request_) {
     const std::string lower = Lower(field.name_string());
-    if (lower != "x-request-id" && ForwardClientHeader(backend.format, lower)) {
+    if (lower != "x-request-id" && !(trace_ != nullptr && lower == "traceparent") &&
+        ForwardClientHeader(backend.format, lower)) {
       header_lines_.push_back(std::string(field.name_string()) + ": " + std::string(field.value()));
     }
   }
@@ -558,6 +567,7 @@ void ProxyExchange::AttemptFailed(FailureKind kind) {
         worker_.gateway().clock().UnixNanos());
   }
   exchange_->AttemptFailed(kind, upstream_status_, retry_after, now);
+  if (trace_ != nullptr) trace_->EndAttempt(kind, upstream_status_, UnixNow());
   NextAttempt();
 }
 
@@ -605,6 +615,34 @@ void ProxyExchange::OnClientGone() {
   if (translator_.has_value()) info.usage = translator_->usage();
   const ExchangeResult& result = exchange_->Finish(info, Now());
   Complete(499, &result, "client_closed");
+}
+
+void ProxyExchange::BeginTrace() {
+  const SpanExporter& tracer = *worker_.tracer();
+  std::optional<TraceParent> parent;
+  if (auto header = request_.find("traceparent"); header != request_.end()) {
+    parent = ParseTraceparent(header->value());
+  }
+  const TraceId trace_id =
+      parent ? parent->trace_id : NewTraceId(worker_.NextEntropy(), worker_.NextEntropy());
+  if (!ShouldSample(tracer.options().sampler, trace_id, parent ? &*parent : nullptr)) return;
+  RequestTraceIds ids;
+  ids.trace_id = trace_id;
+  ids.server_span_id = NewSpanId(worker_.NextEntropy());
+  ids.client_parent_span_id = parent ? parent->parent_span_id : 0;
+  trace_ = std::make_unique<ExchangeTrace>(ids, request_.method_string(), path_, api_,
+                                           started_unix_nanos_);
+  trace_->server_span().Set("inferencegw.request_id", request_id_);
+}
+
+void ProxyExchange::EndTrace(int status, const ExchangeResult* result, std::string_view error,
+                             std::string_view response_body) {
+  trace_->SetRequest(facts_.model, facts_.max_tokens);
+  if (log_bodies_) trace_->SetContent(request_.body(), response_body);
+  trace_->Finish(exchange_.has_value() ? &*exchange_ : nullptr, result, status, error,
+                 UnixNow());
+  worker_.tracer()->Enqueue(trace_->Take());
+  trace_.reset();
 }
 
 void ProxyExchange::ReleaseTransfer() {

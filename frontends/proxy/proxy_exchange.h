@@ -20,6 +20,7 @@
 #include "curl_multi.h"
 #include "http_session.h"
 #include "inferencegw/exchange_report.h"
+#include "inferencegw/exchange_trace.h"
 #include "inferencegw/gateway.h"
 #include "inferencegw/translate.h"
 #include "timer_wheel.h"
@@ -80,6 +81,11 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   void ReplyJson(int status, std::string body, const HeaderList& headers);
   HeaderList ResponseHeaders(const ExchangeResult* result) const;
   TimeNs Now() const;
+  // Wall-clock time for spans: the start's, advanced by the monotonic clock.
+  int64_t UnixNow() const { return started_unix_nanos_ + (Now() - started_); }
+  void BeginTrace();
+  void EndTrace(int status, const ExchangeResult* result, std::string_view error,
+                std::string_view response_body);
 
   Worker& worker_;
   std::shared_ptr<HttpSession> session_;
@@ -99,6 +105,8 @@ class ProxyExchange : public CurlTransfer, public std::enable_shared_from_this<P
   RequestView view_;  // what the router saw (views into request_ and headers_)
   std::optional<Exchange> exchange_;
   bool log_bodies_ = false;
+  // This request's spans when tracing is on and the request is sampled; else null.
+  std::unique_ptr<ExchangeTrace> trace_;
 
   // The current attempt.
   std::optional<Exchange::Attempt> attempt_;

@@ -186,6 +186,7 @@ void ProxyExchange::Complete(int status, const ExchangeResult* result, std::stri
     }
     worker_.Log(RenderRequestLog(entry));
   }
+  if (trace_ != nullptr) EndTrace(status, result, error, response_body);
   worker_.ExchangeEnded();
 }
 

@@ -10,6 +10,7 @@
 #include "http_session.h"
 #include "inferencegw/counter_store.h"
 #include "redis_store.h"
+#include "span_exporter.h"
 
 namespace inferencegw::proxy {
 
@@ -38,6 +39,8 @@ struct ProxyOptions {
   // unset: this replica's own counters. Holds the password: log RedisCounterStore::DisplayUrl.
   std::optional<RedisCounterStore::Options> redis;
   StoreFailurePolicy redis_failure_policy = StoreFailurePolicy::kFailOpen;
+  // --otlp-* flags and OTEL_* variables: OpenTelemetry spans to a collector (enabled false: off).
+  TracingOptions tracing;
 };
 
 }  // namespace inferencegw::proxy

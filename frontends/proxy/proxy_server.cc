@@ -56,10 +56,14 @@ absl::StatusOr<std::unique_ptr<ProxyServer>> ProxyServer::Create(ProxyOptions op
     LogSink::Get().Event("warning", "config warning", {{"issue", issue.ToString()}});
   }
 
+  if (o.tracing.enabled) {
+    server->tracer_ = std::make_unique<SpanExporter>(o.tracing, server->gateway_->registry());
+  }
   absl::StatusOr<tcp::endpoint> listen = Endpoint(o.listen_host, o.listen_port);
   if (!listen.ok()) return listen.status();
   for (int i = 0; i < o.threads; ++i) {
     auto worker = std::make_unique<Worker>(i, *server->gateway_, server->options_);
+    worker->SetTracer(server->tracer_.get());
     absl::StatusOr<uint16_t> port = worker->Listen(*listen);
     if (!port.ok()) return port.status();
     if (i == 0) {
@@ -96,6 +100,7 @@ int ProxyServer::Run() {
   sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  if (tracer_ != nullptr) tracer_->Start();  // with the signals blocked, like the workers
   for (auto& worker : workers_) {
     workers_running_.fetch_add(1);
     threads_.emplace_back([this, w = worker.get()] {
@@ -128,6 +133,8 @@ int ProxyServer::Run() {
   for (auto& worker : workers_) worker->Stop();
   for (std::thread& t : threads_) t.join();
   threads_.clear();
+  // Every request has ended: send the spans still queued (bounded by the export timeout).
+  if (tracer_ != nullptr) tracer_->Stop();
   // Admin sessions must be gone before the wheel they use: close them and run what that ends.
   HttpSession::DrainAll(admin_sessions_, /*close_now=*/true);
   io_.restart();

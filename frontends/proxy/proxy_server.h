@@ -19,6 +19,7 @@
 #include "http_session.h"
 #include "inferencegw/gateway.h"
 #include "prober.h"
+#include "span_exporter.h"
 #include "proxy_options.h"
 #include "worker.h"
 
@@ -61,6 +62,7 @@ class ProxyServer : public HttpHandler {
   asio::signal_set signals_;
   std::unique_ptr<ConfigWatcher> watcher_;
   std::unique_ptr<Prober> prober_;
+  std::unique_ptr<SpanExporter> tracer_;  // when tracing is on; outlives the workers' requests
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::atomic<int> workers_running_{0};

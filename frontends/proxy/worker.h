@@ -26,6 +26,8 @@
 namespace inferencegw::proxy {
 
 // Not thread-safe except Drain and the atomics; everything else runs on the worker's thread.
+class SpanExporter;
+
 class Worker : public HttpHandler {
  public:
   Worker(int id, Gateway& gateway, const ProxyOptions& options);
@@ -55,6 +57,9 @@ class Worker : public HttpHandler {
   Gateway& gateway() { return gateway_; }
   const ProxyOptions& options() const { return options_; }
   uint64_t NextEntropy() { return rng_(); }
+  // Where sampled requests' spans go; null when tracing is off. Set before Run; not owned.
+  SpanExporter* tracer() const { return tracer_; }
+  void SetTracer(SpanExporter* tracer) { tracer_ = tracer; }
   std::string NextRequestId();
   void Log(std::string_view line);
   void ExchangeStarted() { ++in_flight_; }
@@ -81,6 +86,7 @@ class Worker : public HttpHandler {
   UpstreamHeaderCache upstream_headers_;
   HttpSession::Registry sessions_;
   std::mt19937_64 rng_;
+  SpanExporter* tracer_ = nullptr;
   uint64_t request_counter_ = 0;
   std::string request_id_prefix_;
   std::string log_buffer_;

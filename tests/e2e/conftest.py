@@ -114,3 +114,12 @@ def env(tmp_path, proxy_binary, mock_binary):
     problems = e.close()
     if problems:
         pytest.fail("\n".join(problems))
+
+
+@pytest.fixture
+def otlp():
+    """A stdlib OTLP/HTTP trace receiver on a loopback port; stopped after the test."""
+    import otlp_receiver
+    receiver = otlp_receiver.OtlpReceiver()
+    yield receiver
+    receiver.close()
