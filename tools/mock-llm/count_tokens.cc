@@ -45,8 +45,7 @@ absl::StatusOr<int64_t> CountInputTokens(std::string_view body) {
   }
   for (std::string_view extra : {"max_tokens", "stream"}) {
     if (root[extra].error() == simdjson::SUCCESS) {
-      return absl::InvalidArgumentError(
-          std::string(extra) + ": Extra inputs are not permitted");
+      return absl::InvalidArgumentError(std::string(extra) + ": Extra inputs are not permitted");
     }
   }
   simdjson::dom::array messages;
