@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import json
-import pathlib
-import shutil
-import subprocess
 
-import pytest
+from harness import backend, route, run_node_client, secret
 
-from harness import backend, route, secret
-
-NODE_DIR = pathlib.Path(__file__).resolve().parent / "node"
 OPENAI_KEY = "sk-openai-upstream-for-node"
 ANTHROPIC_KEY = "sk-ant-upstream-for-node"
 
 
 # The openai SDK gets answers, streams (with the usage chunk only when asked), a broken stream's
-# error and typed HTTP errors from the proxy; its own API key never reaches a backend.
+# error, typed HTTP errors and models.retrieve from the proxy; its own API key never reaches a
+# backend.
 def test_official_openai_client(env):
-    if not (NODE_DIR / "node_modules" / "openai" / "package.json").exists():
-        pytest.skip("tests/e2e/node/node_modules is missing: run `npm ci` in tests/e2e/node "
-                    "(scripts/install-deps.sh does)")
-    node = shutil.which("node")
-    assert node is not None, "node_modules is installed but `node` is not on PATH"
-
     openai = env.mock("openai", "--require-api-key", OPENAI_KEY)
     anthropic = env.mock("anthropic", "--require-api-key", ANTHROPIC_KEY)
     broken = env.mock("broken", "--drop-after-chunks", "2")
@@ -39,15 +28,12 @@ def test_official_openai_client(env):
         route("broken", models=["broken-model"], defaultBackend={"name": "breaks"},
               fallback={"backends": ["breaks", "spare"]}),
     ])
-    run = subprocess.run([node, str(NODE_DIR / "openai_client.mjs"), "--base-url",
-                          f"http://127.0.0.1:{proxy.port}/v1"],
-                         cwd=NODE_DIR, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    seen = run_node_client("openai_client.mjs", f"http://127.0.0.1:{proxy.port}/v1", "openai")
     assert seen["plain"] == "Hello from openai 1 2 3 4"
     assert seen["claude"] == "Hello from anthropic 1 2 3 4"
     assert seen["broken"] == "Hello from broken 1"
     assert seen["usage_gpt-4o"]["total_tokens"] == 30
+    assert seen["model"]["id"] == "gpt-4o"
 
     # The client's key stayed at the proxy; the broken stream was not retried elsewhere.
     for mock in (openai, anthropic, broken):
