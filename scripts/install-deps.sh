@@ -51,8 +51,10 @@ elif [ -x /etc/init.d/redis-server ] && /etc/init.d/redis-server status >/dev/nu
   $SUDO /etc/init.d/redis-server stop >/dev/null || true
 fi
 
-# The official `openai` client for the end-to-end test with a real client (npm registry).
-if [ -f tests/e2e/node/package.json ] && [ ! -d tests/e2e/node/node_modules/openai ]; then
+# The official `openai` and `@anthropic-ai/sdk` clients for the end-to-end tests with real
+# clients (npm registry; versions pinned in tests/e2e/node/package-lock.json).
+if [ -f tests/e2e/node/package.json ] && { [ ! -d tests/e2e/node/node_modules/openai ] ||
+    [ ! -d tests/e2e/node/node_modules/@anthropic-ai/sdk ]; }; then
   (cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 echo "dependencies ready"

@@ -2,7 +2,6 @@
 
 #include "fmt/format.h"
 #include "inferencegw/config_loader.h"
-#include "inferencegw/exchange_report.h"
 #include "inferencegw/experiment_compare.h"
 #include "inferencegw/status.h"
 #include "inferencegw/translate.h"
@@ -20,6 +19,10 @@ Response Json(unsigned version, std::string body, http::status status = http::st
 }
 
 }  // namespace
+
+Response JsonResponse(unsigned version, int status, std::string body) {
+  return Json(version, std::move(body), static_cast<http::status>(status));
+}
 
 Response JsonError(unsigned version, int status, std::string_view message, std::string_view code) {
   return Json(version, OpenAIErrorJson(message, OpenAIErrorTypeFor(status), code),
@@ -58,10 +61,6 @@ std::optional<Response> ServeOps(Gateway& gateway, const Request& request, bool 
     response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     response.body() = gateway.registry().RenderPrometheus();
     return response;
-  }
-  if (path == "/v1/models" || path == "/v1/models/") {
-    return Json(version,
-                RenderModelsList(*gateway.table(), gateway.clock().UnixNanos() / kNanosPerSecond));
   }
   if (!admin) return std::nullopt;
   if (path == "/admin/config") return Json(version, RenderConfigJson(gateway.table()->config()));

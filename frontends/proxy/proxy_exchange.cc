@@ -46,7 +46,8 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-// The model a KServe path names: /v1/models/NAME:predict, /v2/models/NAME[/versions/V]/infer.
+// The model a KServe path names: /v1/models/NAME[:predict], /v2/models/NAME[/versions/V]/infer
+// (or /ready, or nothing after the name or version).
 std::string_view KServeModel(std::string_view path) {
   constexpr std::string_view kV1 = "/v1/models/";
   constexpr std::string_view kV2 = "/v2/models/";
@@ -121,9 +122,8 @@ void ProxyExchange::Start() {
     return;
   }
   facts_ = *std::move(facts);
-  if (api_ == ClientApi::kKServeV1 || api_ == ClientApi::kKServeV2) {
-    facts_.model = std::string(KServeModel(path_));
-  }
+  const bool kserve = ClientWireFormat(api_) == WireFormat::kKServe;
+  if (kserve) facts_.model = std::string(KServeModel(path_));
   if (!Authenticate()) return;
 
   RequestView& view = view_;
@@ -135,6 +135,11 @@ void ProxyExchange::Start() {
   view.authenticated_user = user_;
   view.client_key = client_key_;
   exchange_.emplace(worker_.gateway(), worker_.NextEntropy(), started_);
+  // Token counting and KServe metadata generate nothing: no rate limit, budget or cost.
+  if (api_ == ClientApi::kCountTokens || api_ == ClientApi::kKServeMetadata) {
+    AfterBegin(exchange_->BeginUnmetered(view));
+    return;
+  }
   const int64_t estimate = TokenReservation(facts_.estimated_prompt_tokens, facts_.max_tokens);
   const BeginStatus status = exchange_->Begin(view, estimate);
   if (status == BeginStatus::kPending) {
@@ -295,8 +300,7 @@ void ProxyExchange::NextAttempt() {
 }
 
 bool ProxyExchange::PrepareUpstreamBody(const CompiledBackend& backend) {
-  if ((api_ == ClientApi::kKServeV1 || api_ == ClientApi::kKServeV2) &&
-      backend.type == BackendType::kExternal) {
+  if (ClientWireFormat(api_) == WireFormat::kKServe && backend.type == BackendType::kExternal) {
     // An external provider has no KServe inference protocol: never send it (with its API key)
     // a request it cannot serve.
     exchange_->AttemptFailed(FailureKind::kCancelled, 0, 0, Now());
@@ -305,6 +309,16 @@ bool ProxyExchange::PrepareUpstreamBody(const CompiledBackend& backend) {
                        "{} is an external provider",
                        backend.key),
            "unsupported_for_backend");
+    return false;
+  }
+  if (api_ == ClientApi::kCountTokens && backend.format != WireFormat::kAnthropic) {
+    // Only Anthropic has a token-counting endpoint; the gateway never makes a count up.
+    exchange_->AttemptFailed(FailureKind::kCancelled, 0, 0, Now());
+    Reject(404,
+           fmt::format("token counting is not available for this model: backend {} speaks {}, "
+                       "and only Anthropic backends count tokens",
+                       backend.key, WireFormatName(backend.format)),
+           "count_tokens_unsupported");
     return false;
   }
   TranslateOptions options;
@@ -333,7 +347,7 @@ void ProxyExchange::SendAttempt() {
   const CompiledBackend& backend = *attempt_->target;
   if (!PrepareUpstreamBody(backend)) return;
 
-  const bool kserve = api_ == ClientApi::kKServeV1 || api_ == ClientApi::kKServeV2;
+  const bool kserve = ClientWireFormat(api_) == WireFormat::kKServe;
   if (kserve) {  // the path is the client's: nothing to share with other requests
     header_block_ = std::make_shared<const UpstreamHeaderBlock>(
         BuildPassthroughTarget(EndpointOf(backend), request_.target()));
@@ -351,10 +365,14 @@ void ProxyExchange::SendAttempt() {
 
   easy_ = worker_.curl().AcquireEasy();
   curl_easy_setopt(easy_, CURLOPT_URL, header_block_->url().c_str());
-  curl_easy_setopt(easy_, CURLOPT_POST, 1L);
-  curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, upstream_.body.data());
-  curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE,
-                   static_cast<curl_off_t>(upstream_.body.size()));
+  if (api_ == ClientApi::kKServeMetadata) {
+    curl_easy_setopt(easy_, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(easy_, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, upstream_.body.data());
+    curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(upstream_.body.size()));
+  }
   // This request's own headers go in front of the backend's shared block: x-request-id (once:
   // the client's value when it is sane, else ours) and the client headers the allow-list lets
   // through. Nodes point into members that outlive the transfer.

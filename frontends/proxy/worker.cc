@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "inferencegw/exchange_report.h"
+#include "inferencegw/model_directory.h"
 #include "inferencegw/status.h"
 #include "inferencegw/translate.h"
 #include "log_sink.h"
@@ -185,6 +186,25 @@ void Worker::Handle(const std::shared_ptr<HttpSession>& session, Request&& reque
   if (request.method() == http::verb::post) {
     if (std::optional<ClientApi> api = ClientApiForPath(path)) {
       std::make_shared<ProxyExchange>(*this, session, std::move(request), *api)->Start();
+      return;
+    }
+  }
+  if (request.method() == http::verb::get) {
+    // The models endpoints and KServe metadata paths: answered here, or forwarded (docs/proxy.md).
+    const ModelsShape shape = request.find("anthropic-version") != request.end()
+                                  ? ModelsShape::kAnthropic
+                                  : ModelsShape::kOpenAI;
+    ModelGet get =
+        ResolveModelGet(*gateway_.table(), path, shape,
+                        gateway_.clock().UnixNanos() / kNanosPerSecond, gateway_.clock().Now());
+    if (get.kind == ModelGet::Kind::kForward) {
+      std::make_shared<ProxyExchange>(*this, session, std::move(request),
+                                      ClientApi::kKServeMetadata)
+          ->Start();
+      return;
+    }
+    if (get.kind == ModelGet::Kind::kAnswer) {
+      session->Reply(JsonResponse(request.version(), get.status, std::move(get.body)));
       return;
     }
   }

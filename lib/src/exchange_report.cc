@@ -141,7 +141,7 @@ std::string ExhaustedErrorBody(const Exchange& exchange, ClientApi api, int http
                              exchange.table().backend(a.backend).key, AttemptOutcomeText(a));
     }
   }
-  if (api == ClientApi::kMessages || api == ClientApi::kKServeV1 || api == ClientApi::kKServeV2) {
+  if (ClientWireFormat(api) != WireFormat::kOpenAI) {
     return ErrorJsonFor(api, http_status, message, ExhaustedCode(http_status));
   }
   std::string out;
@@ -189,26 +189,6 @@ std::string FormatGoDuration(DurationNs d) {
   if (hours > 0) return fmt::format("{}h{}m{}s", hours, minutes, seconds);
   if (minutes > 0) return fmt::format("{}m{}s", minutes, seconds);
   return fmt::format("{}s", seconds);
-}
-
-std::string RenderModelsList(const RouteTable& table, int64_t created_unix_seconds) {
-  std::string out;
-  internal::JsonWriter w(&out);
-  w.BeginObject().Key("object").String("list").Key("data").BeginArray();
-  for (const std::string& model : table.served_models()) {
-    w.BeginObject()
-        .Key("id")
-        .String(model)
-        .Key("object")
-        .String("model")
-        .Key("created")
-        .Int(created_unix_seconds)
-        .Key("owned_by")
-        .String("inferencegw")
-        .EndObject();
-  }
-  w.EndArray().EndObject();
-  return out;
 }
 
 std::string RenderRequestLog(const RequestLogEntry& e) {

@@ -67,6 +67,7 @@ std::string_view GenAiOperationName(ClientApi api) {
   switch (api) {
     case ClientApi::kChatCompletions:
     case ClientApi::kMessages:
+    case ClientApi::kResponses:  // a conversation turn, like chat
       return "chat";
     case ClientApi::kCompletions:
       return "text_completion";

@@ -201,7 +201,7 @@ Exchange::~Exchange() {
   }
 }
 
-BeginStatus Exchange::Begin(const RequestView& request, int64_t estimated_tokens) {
+BeginStatus Exchange::RouteAndAuthorize(const RequestView& request) {
   begun_ = true;
   switch (table_->Decide(request, entropy_, started_, &decision_)) {
     case DecisionStatus::kOk:
@@ -213,14 +213,21 @@ BeginStatus Exchange::Begin(const RequestView& request, int64_t estimated_tokens
     case DecisionStatus::kNoBackend:
       return begin_status_ = BeginStatus::kNoBackend;
   }
-  const CompiledRoute& route = *decision_.route;
   client_key_ = request.client_key;
   if (client_key_ != nullptr && !KeyAllows(request)) {
     if (gateway_.metrics_enabled()) {
-      gateway_.metrics().key_refusals_total->GetCounter({route.key, refusal_})->Inc();
+      gateway_.metrics().key_refusals_total->GetCounter({decision_.route->key, refusal_})->Inc();
     }
     return begin_status_ = BeginStatus::kForbidden;
   }
+  return BeginStatus::kOk;
+}
+
+BeginStatus Exchange::Begin(const RequestView& request, int64_t estimated_tokens) {
+  if (const BeginStatus routed = RouteAndAuthorize(request); routed != BeginStatus::kOk) {
+    return routed;
+  }
+  const CompiledRoute& route = *decision_.route;
   const bool key_limited = client_key_ != nullptr &&
                            (client_key_->requests_per_minute > 0 ||
                             client_key_->tokens_per_minute > 0 || client_key_->budget.has_value());
@@ -248,6 +255,15 @@ BeginStatus Exchange::Begin(const RequestView& request, int64_t estimated_tokens
     if (route.rate_limit.tokens_per_minute > 0) reserved_tokens_ = admission_.reserved_tokens;
   }
   return Admitted();
+}
+
+BeginStatus Exchange::BeginUnmetered(const RequestView& request) {
+  unmetered_ = true;
+  if (const BeginStatus routed = RouteAndAuthorize(request); routed != BeginStatus::kOk) {
+    return routed;
+  }
+  deadline_ = started_ + decision_.route->retry.deadline;
+  return begin_status_ = BeginStatus::kOk;
 }
 
 BeginStatus Exchange::Admitted() {
@@ -425,7 +441,7 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
 
   // Usage with a count beyond kMaxUsageTokens is not believed: it is accounted as unknown
   // (reservation kept, request price only), so one bad report cannot saturate the ledger.
-  Usage usage = info.usage;
+  Usage usage = unmetered_ ? Usage{} : info.usage;
   if (usage.present && !UsageInRange(usage)) {
     usage = Usage{};
     usage.out_of_range = true;
@@ -433,7 +449,7 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
   result_.usage = usage;
 
   const CompiledRoute* route = decision_.route;
-  if (route != nullptr && begin_status_ == BeginStatus::kOk && !batch_path_ &&
+  if (route != nullptr && begin_status_ == BeginStatus::kOk && !batch_path_ && !unmetered_ &&
       route->rate_limited && route->rate_limit.tokens_per_minute > 0) {
     const RateLimitKey key{route->route_hash, route->rate_limit.per_user ? decision_.user_hash : 0};
     const int64_t actual = usage.present ? usage.total() : reserved_tokens_;
@@ -441,14 +457,14 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
   }
 
   const CompiledBackend* served = committed_ ? current_.target : nullptr;
-  if (served != nullptr && route->cost_tracking && served->has_cost &&
+  if (served != nullptr && !unmetered_ && route->cost_tracking && served->has_cost &&
       (info.client_status < 400 || usage.present)) {
     result_.cost_known = true;
     result_.cost = ComputeCost(served->prices, usage);
     result_.currency = served->prices.currency;
   }
   AdjustCounters(usage, now);  // token reconciliation and spend, on the batch path
-  if (served != nullptr) {
+  if (served != nullptr && !unmetered_) {
     gateway_.ledger().Record(
         {route->key, served->key,
          decision_.experiment ? std::string_view(decision_.experiment->name) : std::string_view(),
@@ -457,7 +473,7 @@ const ExchangeResult& Exchange::Finish(const FinishInfo& info, TimeNs now) {
         usage, result_.cost_known ? result_.cost : 0);
   }
   const bool error = info.client_status >= 500 || info.stream_failure != FailureKind::kNone;
-  if (decision_.experiment != nullptr && begin_status_ == BeginStatus::kOk) {
+  if (decision_.experiment != nullptr && begin_status_ == BeginStatus::kOk && !unmetered_) {
     gateway_.experiments().Record(route->key, decision_.experiment->name, decision_.arm,
                                   now - started_, error, usage,
                                   result_.cost_known ? result_.cost : 0);

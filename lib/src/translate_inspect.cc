@@ -132,6 +132,10 @@ std::string_view ClientApiName(ClientApi api) {
       return "kserve_v2";
     case ClientApi::kResponses:
       return "responses";
+    case ClientApi::kCountTokens:
+      return "count_tokens";
+    case ClientApi::kKServeMetadata:
+      return "kserve_metadata";
   }
   return "unknown";
 }
@@ -200,6 +204,7 @@ std::optional<ClientApi> ClientApiForPath(std::string_view path) {
   if (path == "/v1/embeddings") return ClientApi::kEmbeddings;
   if (path == "/v1/messages") return ClientApi::kMessages;
   if (path == "/v1/responses") return ClientApi::kResponses;
+  if (path == "/v1/messages/count_tokens") return ClientApi::kCountTokens;
   constexpr std::string_view kV1 = "/v1/models/", kPredict = ":predict";
   if (path.starts_with(kV1) && path.ends_with(kPredict) &&
       path.size() > kV1.size() + kPredict.size()) {
@@ -226,9 +231,11 @@ std::optional<ClientApi> ClientApiForPath(std::string_view path) {
 WireFormat ClientWireFormat(ClientApi api) {
   switch (api) {
     case ClientApi::kMessages:
+    case ClientApi::kCountTokens:
       return WireFormat::kAnthropic;
     case ClientApi::kKServeV1:
     case ClientApi::kKServeV2:
+    case ClientApi::kKServeMetadata:
       return WireFormat::kKServe;
     default:
       return WireFormat::kOpenAI;
@@ -236,6 +243,7 @@ WireFormat ClientWireFormat(ClientApi api) {
 }
 
 absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body) {
+  if (api == ClientApi::kKServeMetadata) return RequestFacts{};
   thread_local od::parser parser;
   thread_local std::string buffer;
   // Large bodies do not leave their buffers behind in every thread.
@@ -269,7 +277,8 @@ absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body
   }
 
   const bool chat = api == ClientApi::kChatCompletions;
-  const bool messages = api == ClientApi::kMessages;
+  const bool count_tokens = api == ClientApi::kCountTokens;
+  const bool messages = api == ClientApi::kMessages || count_tokens;
   const bool responses = api == ClientApi::kResponses;
   RequestFacts facts;
   bool has_model = false, has_messages = false, has_prompt = false, has_input = false;
@@ -381,8 +390,10 @@ absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body
     return Invalid("Missing required parameter: 'input'.");
   }
   if (api == ClientApi::kEmbeddings) facts.stream = false;
+  if (count_tokens) facts.stream = false;
   if (messages || responses) facts.include_usage = facts.stream;
   facts.max_tokens = max_completion_tokens >= 0 ? max_completion_tokens : max_tokens;
+  if (count_tokens) facts.max_tokens = -1;
   facts.estimated_prompt_tokens = (text_bytes + 3) / 4;
   return facts;
 }

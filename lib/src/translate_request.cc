@@ -28,12 +28,15 @@ std::string_view ClientPath(ClientApi api) {
       return "/v1/messages";
     case ClientApi::kResponses:
       return "/v1/responses";
+    case ClientApi::kCountTokens:
+      return "/v1/messages/count_tokens";
     default:
       return "this API";
   }
 }
 
 std::string_view UpstreamPath(ClientApi api, WireFormat upstream) {
+  if (api == ClientApi::kCountTokens) return "/messages/count_tokens";
   if (upstream == WireFormat::kAnthropic) return "/messages";
   if (upstream == WireFormat::kCohere) return "/chat";
   switch (api) {
@@ -198,7 +201,8 @@ absl::StatusOr<UpstreamRequestBody> SpliceSameFormat(ClientApi api, std::string_
     }
     out.injected_usage = true;
   }
-  if (upstream == WireFormat::kAnthropic && facts.max_tokens < 0) {
+  if (upstream == WireFormat::kAnthropic && facts.max_tokens < 0 &&
+      api != ClientApi::kCountTokens) {
     const std::string value = fmt::format("{}", options.default_max_tokens);
     if (max_tokens != nullptr) {
       splice.Replace(max_tokens->value_begin, max_tokens->value_end, value);
@@ -257,7 +261,8 @@ absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string
                                                       WireFormat upstream,
                                                       const TranslateOptions& options) {
   internal::TrimParsersOnExit trim;
-  if (api == ClientApi::kKServeV1 || api == ClientApi::kKServeV2) {
+  const WireFormat client = ClientWireFormat(api);
+  if (client == WireFormat::kKServe) {
     UpstreamRequestBody out;
     out.body = std::string(body);
     return out;
@@ -265,7 +270,14 @@ absl::StatusOr<UpstreamRequestBody> BuildUpstreamBody(ClientApi api, std::string
   if (api == ClientApi::kResponses && upstream != WireFormat::kKServe) {
     return BuildResponsesBody(body, facts, upstream, options);
   }
-  const WireFormat client = ClientWireFormat(api);
+  if (api == ClientApi::kCountTokens) {
+    if (upstream != WireFormat::kAnthropic) {
+      return absl::InvalidArgumentError(
+          fmt::format("backend speaks {}; /v1/messages/count_tokens needs an Anthropic backend",
+                      WireFormatName(upstream)));
+    }
+    return SpliceSameFormat(api, body, facts, upstream, options);
+  }
   const bool chat_like = api == ClientApi::kChatCompletions || api == ClientApi::kMessages;
   if (upstream == WireFormat::kKServe || (!chat_like && upstream != WireFormat::kOpenAI)) {
     return absl::InvalidArgumentError(

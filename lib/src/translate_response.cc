@@ -204,8 +204,7 @@ absl::StatusOr<std::string> TranslateResponseBody(ClientApi api, WireFormat upst
                                                   bool upstream_responses) {
   internal::TrimParsersOnExit trim;
   Usage parsed;
-  if (upstream != WireFormat::kKServe && api != ClientApi::kKServeV1 &&
-      api != ClientApi::kKServeV2) {
+  if (upstream != WireFormat::kKServe && ClientWireFormat(api) != WireFormat::kKServe) {
     // A 2xx answer that is not JSON is the backend's failure, never something to pass on
     // priced at nothing: the caller counts it as a protocol error (and can fall back).
     absl::StatusOr<Usage> u = ParseUsage(upstream, upstream_body);

@@ -430,6 +430,27 @@ def split_http_response(raw: bytes) -> tuple[int, dict, bytes]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Official SDK clients (tests/e2e/node)
+
+NODE_DIR = pathlib.Path(__file__).resolve().parent / "node"
+
+
+def run_node_client(script: str, base_url: str, package: str) -> dict:
+    """Runs tests/e2e/node/`script` against `base_url` and returns the JSON it prints last.
+
+    Skips the test, saying why, when `package` is not in tests/e2e/node/node_modules
+    (scripts/install-deps.sh installs it); fails it when the script fails."""
+    if not (NODE_DIR / "node_modules" / package / "package.json").exists():
+        pytest.skip(f"{package} is missing from tests/e2e/node/node_modules: run `npm ci` in "
+                    "tests/e2e/node (scripts/install-deps.sh does)")
+    node = shutil.which("node")
+    assert node is not None, "node_modules is installed but `node` is not on PATH"
+    run = subprocess.run([node, str(NODE_DIR / script), "--base-url", base_url],
+                         cwd=NODE_DIR, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 # Manifests (JSON documents, which the loader reads as YAML)
 
 API_VERSION = "gateway.inference-gateway.io/v1alpha1"
@@ -532,18 +553,3 @@ def is_treatment(experiment: str, user: str, traffic_percent: float) -> bool:
 
 
 NODE_DIR = pathlib.Path(__file__).resolve().parent / "node"
-
-
-def run_node_script(script: str, proxy_port: int) -> dict:
-    """Runs tests/e2e/node/<script> with the official `openai` npm client against the proxy and
-    returns the JSON object it prints last; skips when node_modules is not installed."""
-    if not (NODE_DIR / "node_modules" / "openai" / "package.json").exists():
-        pytest.skip("tests/e2e/node/node_modules is missing: run `npm ci` in tests/e2e/node "
-                    "(scripts/install-deps.sh does)")
-    node = shutil.which("node")
-    assert node is not None, "node_modules is installed but `node` is not on PATH"
-    run = subprocess.run([node, str(NODE_DIR / script), "--base-url",
-                          f"http://127.0.0.1:{proxy_port}/v1"],
-                         cwd=NODE_DIR, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return json.loads(run.stdout.strip().splitlines()[-1])

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 
-from harness import backend, route, run_node_script, secret
+from harness import backend, route, run_node_client, secret
 
 OPENAI_KEY = "sk-openai-upstream-for-node"
 ANTHROPIC_KEY = "sk-ant-upstream-for-node"
 
 
 # The openai SDK gets answers, streams (with the usage chunk only when asked), a broken stream's
-# error and typed HTTP errors from the proxy; its own API key never reaches a backend.
+# error, typed HTTP errors and models.retrieve from the proxy; its own API key never reaches a
+# backend.
 def test_official_openai_client(env):
     openai = env.mock("openai", "--require-api-key", OPENAI_KEY)
     anthropic = env.mock("anthropic", "--require-api-key", ANTHROPIC_KEY)
@@ -27,11 +28,12 @@ def test_official_openai_client(env):
         route("broken", models=["broken-model"], defaultBackend={"name": "breaks"},
               fallback={"backends": ["breaks", "spare"]}),
     ])
-    seen = run_node_script("openai_client.mjs", proxy.port)
+    seen = run_node_client("openai_client.mjs", f"http://127.0.0.1:{proxy.port}/v1", "openai")
     assert seen["plain"] == "Hello from openai 1 2 3 4"
     assert seen["claude"] == "Hello from anthropic 1 2 3 4"
     assert seen["broken"] == "Hello from broken 1"
     assert seen["usage_gpt-4o"]["total_tokens"] == 30
+    assert seen["model"]["id"] == "gpt-4o"
 
     # The client's key stayed at the proxy; the broken stream was not retried elsewhere.
     for mock in (openai, anthropic, broken):

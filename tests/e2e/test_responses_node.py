@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from harness import backend, route, run_node_script, secret
+from harness import backend, route, run_node_client, secret
 
 OPENAI_KEY = "sk-openai-upstream-for-responses"
 ANTHROPIC_KEY = "sk-ant-upstream-for-responses"
@@ -27,7 +27,7 @@ def test_official_openai_client_responses(env):
         route("vllm", models=["llama-3"], defaultBackend={"name": "vllm"}),
         route("claude", models=["claude-*"], defaultBackend={"name": "claude"}),
     ])
-    seen = run_node_script("responses_client.mjs", proxy.port)
+    seen = run_node_client("responses_client.mjs", f"http://127.0.0.1:{proxy.port}/v1", "openai")
     assert seen["whole_gpt-4.1"]["backend"] == "default/gpt"
     assert seen["whole_llama-3"]["backend"] == "default/vllm"
     assert seen["whole_claude-3-haiku"]["model"] == "claude-3-haiku"

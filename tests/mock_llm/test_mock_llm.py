@@ -371,6 +371,44 @@ def test_kserve(mock):
     assert mock.get("/v2/health/live").json() == {"live": True}
 
 
+# Verifies the KServe v2 model metadata (plain and versioned) and versioned readiness paths.
+def test_kserve_v2_metadata(mock):
+    meta = mock.get("/v2/models/my-model").json()
+    assert meta["name"] == "my-model" and meta["platform"] == "mock-llm"
+    assert meta["inputs"][0]["datatype"] == "FP32" and meta["outputs"][0]["name"] == "output0"
+    assert mock.get("/v2/models/my-model/versions/2").json()["name"] == "my-model"
+    ready = mock.get("/v2/models/my-model/versions/2/ready").json()
+    assert ready == {"name": "my-model", "ready": True}
+    assert mock.get("/v2/models/my-model/versions/2/extra").status == 404
+
+
+# Verifies count_tokens counts words of system and message text plus 3 per message, refuses
+# max_tokens and stream as Anthropic does, and checks the key like /v1/messages.
+def test_count_tokens(start_mock):
+    m = start_mock("--require-api-key", "sk-ant")
+    headers = {"x-api-key": "sk-ant", "anthropic-version": "2023-06-01"}
+    body = {"model": "claude-x", "system": [{"type": "text", "text": "one two"}],
+            "messages": [{"role": "user", "content": "three  four\nfive"},
+                         {"role": "assistant", "content": [{"type": "text", "text": "six"},
+                                                           {"type": "image"}]}]}
+    counted = m.post("/v1/messages/count_tokens", body, headers)
+    assert counted.status == 200, counted.text
+    assert counted.json() == {"input_tokens": 2 + 3 + 1 + 2 * 3}
+    empty = m.post("/v1/messages/count_tokens", {"model": "c", "messages": []}, headers)
+    assert empty.json() == {"input_tokens": 0}
+    for extra in ({"max_tokens": 5}, {"stream": False}):
+        refused = m.post("/v1/messages/count_tokens", {**body, **extra}, headers)
+        assert refused.status == 400
+        assert refused.json()["error"]["type"] == "invalid_request_error"
+        assert "Extra inputs" in refused.json()["error"]["message"]
+    missing = m.post("/v1/messages/count_tokens", {"model": "claude-x"}, headers)
+    assert missing.status == 400 and "messages" in missing.json()["error"]["message"]
+    unauthorized = m.post("/v1/messages/count_tokens", body, {"x-api-key": "sk-ant"})
+    assert unauthorized.status == 401
+    assert unauthorized.json()["error"]["type"] == "authentication_error"
+    assert m.get("/v1/messages/count_tokens").status == 405
+
+
 # Verifies GET /health and --health-status.
 def test_health(start_mock):
     healthy = start_mock().get("/health")

@@ -272,5 +272,37 @@ TEST_CASE("InspectRequest bounds max_tokens", "[gateway]") {
   CHECK(r.status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+// An unmetered exchange (count_tokens, KServe metadata) takes nothing from the route's token
+// bucket, even with a huge reported usage, and is not priced or put in the ledger.
+TEST_CASE("BeginUnmetered neither limits nor charges", "[gateway]") {
+  Fixture f;
+  for (int i = 0; i < 3; ++i) {
+    Exchange ex(*f.gateway, 7, Milliseconds(i));
+    REQUIRE(ex.BeginUnmetered(f.view) == BeginStatus::kOk);
+    CHECK(ex.unmetered());
+    REQUIRE(ex.NextAttempt(Milliseconds(i)).has_value());
+    ex.AttemptCommitted(200, Milliseconds(i));
+    FinishInfo info;
+    info.usage = MakeUsage(90000, 90000);
+    const ExchangeResult& result = ex.Finish(info, Milliseconds(i));
+    CHECK_FALSE(result.cost_known);
+    CHECK_FALSE(result.usage.present);
+  }
+  CHECK(f.gateway->ledger().RenderJson().find("default/primary") == std::string::npos);
+  // The bucket is still full: a metered request of the whole minute's tokens is admitted.
+  Exchange metered(*f.gateway, 8, Milliseconds(5));
+  REQUIRE(metered.Begin(f.view, 100000) == BeginStatus::kOk);
+  CHECK(metered.admission().reserved_tokens == 100000);
+}
+
+// BeginUnmetered still routes: an unknown route header is refused as by Begin.
+TEST_CASE("BeginUnmetered routes like Begin", "[gateway]") {
+  Fixture f;
+  const Header header{"x-inferencegw-route", "nope"};
+  f.view.headers = std::span<const Header>(&header, 1);
+  Exchange ex(*f.gateway, 7, 0);
+  CHECK(ex.BeginUnmetered(f.view) == BeginStatus::kUnknownRoute);
+}
+
 }  // namespace
 }  // namespace inferencegw

@@ -939,5 +939,55 @@ TEST_CASE("Request log line carries dropped parameters, bounded") {
   CHECK(j.str("/dropped_params/15") == "p15");
 }
 
+// count_tokens is its own Anthropic-shaped API path, and its facts never stream or reserve.
+TEST_CASE("count_tokens is recognized and inspected as an Anthropic request") {
+  CHECK(ClientApiForPath("/v1/messages/count_tokens") == ClientApi::kCountTokens);
+  CHECK(ClientApiForPath("/v1/messages/count_tokens/") == ClientApi::kCountTokens);
+  CHECK_FALSE(ClientApiForPath("/v1/messages/count").has_value());
+  CHECK(ClientWireFormat(ClientApi::kCountTokens) == WireFormat::kAnthropic);
+  CHECK(ClientApiName(ClientApi::kCountTokens) == "count_tokens");
+  const RequestFacts facts =
+      Facts(ClientApi::kCountTokens,
+            R"({"model":"claude-x","stream":true,"max_tokens":50,"system":"abcd",)"
+            R"("messages":[{"role":"user","content":"abcdefgh"}]})");
+  CHECK(facts.model == "claude-x");
+  CHECK_FALSE(facts.stream);
+  CHECK(facts.max_tokens == -1);
+  CHECK(facts.estimated_prompt_tokens == 3);
+  CHECK_FALSE(InspectRequest(ClientApi::kCountTokens, R"({"model":"m"})").ok());
+}
+
+// count_tokens to Anthropic rewrites only the model (no max_tokens added) and goes to
+// /messages/count_tokens; to any other format it is refused, never answered with a made-up count.
+TEST_CASE("BuildUpstreamBody sends count_tokens to Anthropic only") {
+  constexpr std::string_view kBody =
+      R"({"model":"smart","messages":[{"role":"user","content":"hi"}],"tools":[]})";
+  TranslateOptions options;
+  options.model_override = "claude-served";
+  const UpstreamRequestBody up =
+      Build(ClientApi::kCountTokens, kBody, WireFormat::kAnthropic, options);
+  CHECK(up.path == "/messages/count_tokens");
+  CHECK_FALSE(up.stream);
+  CHECK(up.body ==
+        R"({"model":"claude-served","messages":[{"role":"user","content":"hi"}],"tools":[]})");
+  for (WireFormat other : {WireFormat::kOpenAI, WireFormat::kCohere, WireFormat::kKServe}) {
+    CHECK(BuildError(ClientApi::kCountTokens, kBody, other).message().find(
+              "needs an Anthropic backend") != std::string_view::npos);
+  }
+}
+
+// KServe metadata GETs have no body to inspect, and pass through untouched.
+TEST_CASE("KServe metadata requests have no body facts") {
+  CHECK(ClientWireFormat(ClientApi::kKServeMetadata) == WireFormat::kKServe);
+  absl::StatusOr<RequestFacts> facts = InspectRequest(ClientApi::kKServeMetadata, "");
+  REQUIRE(facts.ok());
+  CHECK(facts->model.empty());
+  absl::StatusOr<UpstreamRequestBody> up =
+      BuildUpstreamBody(ClientApi::kKServeMetadata, "", *facts, WireFormat::kOpenAI, {});
+  REQUIRE(up.ok());
+  CHECK(up->body.empty());
+  CHECK(ErrorJsonFor(ClientApi::kKServeMetadata, 404, "gone") == R"({"error":"gone"})");
+}
+
 }  // namespace
 }  // namespace inferencegw

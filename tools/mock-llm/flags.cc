@@ -104,8 +104,9 @@ std::string HelpText() {
       "\n"
       "Endpoints:\n"
       "  POST /v1/chat/completions, /v1/completions, /v1/embeddings (also under /openai)\n"
-      "  POST /v1/messages (Anthropic)   POST /v2/chat (Cohere v2)\n"
+      "  POST /v1/messages, /v1/messages/count_tokens (Anthropic)   POST /v2/chat (Cohere v2)\n"
       "  POST /v1/models/NAME:predict, /v2/models/NAME/infer (KServe)\n"
+      "  GET /v1/models/NAME, /v2/models/NAME[/ready] (KServe metadata)\n"
       "  GET /health, /v1/models, /v2/health/ready, /v2/health/live, /\n"
       "  GET /mock/stats, GET|POST /mock/config, POST /mock/reset\n";
   return text;

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "count_tokens.h"
 #include "exchange.h"
 #include "http_util.h"
 #include "json_out.h"
@@ -35,7 +36,9 @@ enum class Route {
   kV2Ready,
   kV2Live,
   kModelInfo,     // GET /v1/models/NAME (OpenAI and KServe v1 fields), also under /openai
-  kV2ModelReady,  // GET /v2/models/NAME/ready
+  kV2ModelReady,  // GET /v2/models/NAME[/versions/V]/ready
+  kV2ModelMeta,   // GET /v2/models/NAME[/versions/V]
+  kCountTokens,   // POST /v1/messages/count_tokens
   kInference,
   kAdmin,
 };
@@ -62,6 +65,8 @@ RouteMatch MatchRoute(std::string_view path) {
     m.route = Route::kModels;
   } else if (path == "/v1/messages") {
     m = {Route::kInference, Api::kAnthropicMessages, {}};
+  } else if (path == "/v1/messages/count_tokens") {
+    m.route = Route::kCountTokens;
   } else if (path == "/v2/chat") {
     m = {Route::kInference, Api::kCohereChat, {}};
   } else if (path == "/health") {
@@ -89,6 +94,17 @@ RouteMatch MatchRoute(std::string_view path) {
              path.substr(path.size() - 6) == "/ready") {
     m.route = Route::kV2ModelReady;
     m.model = path.substr(11, path.size() - 17);
+    m.model = m.model.substr(0, m.model.find('/'));  // NAME of NAME/versions/V
+  } else if (path.substr(0, 11) == "/v2/models/" && path.size() > 11) {
+    // NAME or NAME/versions/V
+    const std::string_view rest = path.substr(11);
+    const size_t slash = rest.find('/');
+    if (slash == std::string_view::npos ||
+        (rest.substr(slash, 10) == "/versions/" && rest.size() > slash + 10 &&
+         rest.find('/', slash + 10) == std::string_view::npos)) {
+      m.route = Route::kV2ModelMeta;
+      m.model = rest.substr(0, slash);
+    }
   }
   return m;
 }
@@ -258,6 +274,13 @@ void Worker::Handle(evhttp_request* req) {
       }
       HandleInference(req, match.api, match.model);
       return;
+    case Route::kCountTokens:
+      if (method != EVHTTP_REQ_POST) {
+        RespondError(req, Api::kAnthropicMessages, 405, "method not allowed: use POST");
+        return;
+      }
+      HandleCountTokens(req);
+      return;
     case Route::kNotFound:
       Respond(req, 404, kJson,
               ErrorBody(ErrorShape::kOpenAI, 404, fmt::format("mock-llm: no route for {}", path)),
@@ -306,6 +329,18 @@ void Worker::Handle(evhttp_request* req) {
       Respond(req, 200, kJson, body, 0, 0);
       break;
     }
+    case Route::kV2ModelMeta: {
+      // The Open Inference Protocol model metadata, the same tensors for every model.
+      std::string body;
+      JsonOut(body)
+          .Raw(R"({"name":)")
+          .Str(match.model)
+          .Raw(R"(,"versions":["1"],"platform":"mock-llm",)"
+               R"("inputs":[{"name":"input0","datatype":"FP32","shape":[-1,4]}],)"
+               R"("outputs":[{"name":"output0","datatype":"FP32","shape":[-1,3]}]})");
+      Respond(req, 200, kJson, body, 0, 0);
+      break;
+    }
     default:
       break;
   }
@@ -337,6 +372,21 @@ void Worker::HandleAdmin(evhttp_request* req, evhttp_cmd_type method, std::strin
   } else {
     Respond(req, 404, kJson, R"({"error":"unknown admin path"})", 0, 0);
   }
+}
+
+void Worker::HandleCountTokens(evhttp_request* req) {
+  const Knobs& k = snapshot_->knobs;
+  if (!k.require_api_key.empty() && !Authorized(Api::kAnthropicMessages, k.require_api_key)) {
+    RespondError(req, Api::kAnthropicMessages, 401,
+                 "mock-llm: invalid x-api-key or missing anthropic-version header");
+    return;
+  }
+  absl::StatusOr<int64_t> tokens = CountInputTokens(body_);
+  if (!tokens.ok()) {
+    RespondError(req, Api::kAnthropicMessages, 400, std::string(tokens.status().message()));
+    return;
+  }
+  Respond(req, 200, kJson, fmt::format(R"({{"input_tokens":{}}})", *tokens), 0, 0);
 }
 
 bool Worker::Authorized(Api api, const std::string& key) const {

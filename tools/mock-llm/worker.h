@@ -88,6 +88,9 @@ class Worker {
   void ReadBody(evhttp_request* req);
   void HandleAdmin(evhttp_request* req, evhttp_cmd_type method, std::string_view path);
   void HandleInference(evhttp_request* req, Api api, std::string_view path_model);
+  // POST /v1/messages/count_tokens: {"input_tokens": n} by CountInputTokens, with the API key
+  // checked as for messages.
+  void HandleCountTokens(evhttp_request* req);
   bool Authorized(Api api, const std::string& key) const;
   bool ParseOverrides(Overrides* ov, std::string* error) const;
   const BodySet& BodiesFor(std::string_view model, std::unique_ptr<BodySet>* scratch);

@@ -1,6 +1,6 @@
 // What a frontend tells the world about an Exchange: response headers that say what happened,
-// rate-limit headers, the error body when every attempt failed, the /v1/models list, and the
-// one-line JSON request log. Formatting lives here so every frontend says the same thing.
+// rate-limit headers, the error body when every attempt failed, and the one-line JSON request
+// log. Formatting lives here so every frontend says the same thing.
 //
 //   HeaderList headers;
 //   AppendDecisionHeaders(exchange, &result, &headers);   // x-inferencegw-route: default/chat ...
@@ -66,9 +66,6 @@ std::string ExhaustedErrorBody(const Exchange& exchange, ClientApi api, int http
 
 // Go-style duration text: "0s", "250ms", "1s", "1m30s", "2h0m0s".
 std::string FormatGoDuration(DurationNs d);
-
-// GET /v1/models in OpenAI's list shape from the table's served models.
-std::string RenderModelsList(const RouteTable& table, int64_t created_unix_seconds);
 
 // One request's log line fields. Views must stay valid during RenderRequestLog.
 struct RequestLogEntry {

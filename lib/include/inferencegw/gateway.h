@@ -184,6 +184,14 @@ class Exchange {
   // without blocking. Call once.
   BeginStatus Begin(const RequestView& request, int64_t estimated_tokens);
 
+  // Begin for a request that generates nothing (count_tokens, KServe metadata): routes it and
+  // checks its client key's policy like Begin, but takes nothing from any rate limit or budget,
+  // and Finish records no cost, ledger entry, token count or experiment outcome (backend health
+  // and request metrics are kept). Returns kOk, kUnknownRoute, kNoRoute, kNoBackend or
+  // kForbidden. Call once, instead of Begin.
+  BeginStatus BeginUnmetered(const RequestView& request);
+  bool unmetered() const { return unmetered_; }
+
   // REQUIRES: Begin returned kPending. Applies the shared store's verdict (a verdict with
   // store_ok false applies the gateway's failure policy: the local counters, or
   // kStoreUnavailable). Returns kOk, kRateLimited, kBudgetExceeded or kStoreUnavailable.
@@ -264,6 +272,8 @@ class Exchange {
   bool finished() const { return finished_; }
 
  private:
+  // Begin's first half: Decide and the client key's policy; kOk or the refusal (recorded).
+  BeginStatus RouteAndAuthorize(const RequestView& request);
   void ReleaseCurrent(const AttemptOutcome& outcome, TimeNs now);
   void RecordAttemptMetric(BackendIndex backend, FailureKind failure);
   bool KeyAllows(const RequestView& request);
@@ -278,6 +288,7 @@ class Exchange {
   const TimeNs started_;
   uint64_t draws_ = 0;  // entropy values drawn so far
   bool begun_ = false;
+  bool unmetered_ = false;
   BeginStatus begin_status_ = BeginStatus::kOk;
   Decision decision_;
   Admission admission_;

@@ -40,14 +40,22 @@ enum class ClientApi : uint8_t {
   kKServeV1,         // POST /v1/models/{name}:predict
   kKServeV2,         // POST /v2/models/{name}[/versions/{v}]/infer
   kResponses,        // POST /v1/responses (OpenAI Responses API)
+  // POST /v1/messages/count_tokens (Anthropic). Forwarded to Anthropic backends only (the body
+  // is spliced like kMessages: the model rewritten, nothing added); never counted here.
+  kCountTokens,
+  // GET KServe metadata: /v1/models/{name}, /v2/models/{name}[/versions/{v}][/ready]. No body;
+  // the client's path is forwarded (model_directory.h decides which GETs these are).
+  kKServeMetadata,
 };
 std::string_view ClientApiName(ClientApi api);  // "chat_completions", "messages", "responses"...
 
-// The API a request path (without the query string) calls, or nullopt for any other path.
-// Only the exact paths above are recognized (a trailing '/' is tolerated).
+// The POST API a request path (without the query string) calls, or nullopt for any other path.
+// Only the exact POST paths above are recognized (a trailing '/' is tolerated); never
+// kKServeMetadata.
 std::optional<ClientApi> ClientApiForPath(std::string_view path);
 
-// The wire format of the client's side: kOpenAI, kAnthropic (kMessages) or kKServe.
+// The wire format of the client's side: kOpenAI, kAnthropic (kMessages, kCountTokens) or
+// kKServe (kKServeV1, kKServeV2, kKServeMetadata).
 WireFormat ClientWireFormat(ClientApi api);
 
 // What routing and rate limiting need to know about a request body.
@@ -67,11 +75,12 @@ struct RequestFacts {
 };
 
 // One On-Demand pass over `body`. InvalidArgument, with a message fit for an OpenAI error body,
-// when the body is not a JSON object, a required field is missing (`model`; `messages` for chat
-// and messages; `prompt` for completions; `input` for embeddings and responses) or a field has
-// the wrong type. Responses requests that need state the gateway does not keep
-// (`previous_response_id`, `conversation`, `background: true`) are InvalidArgument naming the
-// parameter, whatever the backend.
+// when the body is not a JSON object, a required field is missing (`model`; `messages` for chat,
+// messages and count_tokens; `prompt` for completions; `input` for embeddings and responses)
+// or a field has the wrong type. count_tokens facts never stream and have no max_tokens.
+// kKServeMetadata has no body: empty facts, `body` unread. Responses requests that need
+// state the gateway does not keep (`previous_response_id`, `conversation`, `background:
+// true`) are InvalidArgument naming the parameter, whatever the backend.
 absl::StatusOr<RequestFacts> InspectRequest(ClientApi api, std::string_view body);
 
 struct TranslateOptions {
@@ -120,11 +129,13 @@ std::string_view DroppedParamLabel(std::string_view key);
 // The body to send upstream. OpenAI -> OpenAI and Anthropic -> Anthropic keep the client's text
 // and splice in only the changes (model rewrite, stream_options, a default max_tokens).
 // Cross-format: OpenAI chat -> Anthropic or Cohere v2, Anthropic -> OpenAI or Cohere (through
-// the OpenAI form). KServe bodies pass through untouched.
+// the OpenAI form). KServe bodies pass through untouched. count_tokens goes to Anthropic only
+// (path "/messages/count_tokens", model rewritten, no max_tokens added).
 // REQUIRES: `facts` is InspectRequest(api, body).
 // InvalidArgument when the body cannot be expressed for this upstream (completions or
-// embeddings to a non-OpenAI backend, n > 1 to Anthropic or Cohere, unsupported content parts,
-// tool-call arguments that are not a JSON object, invalid JSON).
+// embeddings to a non-OpenAI backend, count_tokens to a non-Anthropic backend, n > 1 to
+// Anthropic or Cohere, unsupported content parts, tool-call arguments that are not a JSON
+// object, invalid JSON).
 // Responses requests pass through to "/responses" when `options.upstream_serves_responses`;
 // otherwise they become a chat request (docs/translation.md, "The Responses API") that goes on
 // to the backend's format as an OpenAI chat request would; built-in tools, `input_file` parts

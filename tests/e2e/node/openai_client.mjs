@@ -92,4 +92,16 @@ for await (const model of client.models.list()) models.push(model.id);
 assert.ok(models.includes('gpt-4o') && models.includes('broken-model'), models.join(','));
 seen.models = models;
 
+// models.retrieve: OpenAI's model object, with where the model goes; a typed 404 otherwise.
+const model = await client.models.retrieve('gpt-4o');
+assert.equal(model.object, 'model');
+assert.equal(model.id, 'gpt-4o');
+assert.equal(typeof model.created, 'number');
+assert.deepEqual(model.inferencegw,
+  { route: 'default/gpt', backend: 'default/gpt', backend_model: 'gpt-4o' });
+seen.model = model;
+await assert.rejects(client.models.retrieve('gpt-4'),
+  (err) => err instanceof OpenAI.NotFoundError && err.status === 404
+    && err.code === 'model_not_found');
+
 console.log(JSON.stringify(seen));
