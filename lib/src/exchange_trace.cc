@@ -76,6 +76,10 @@ std::string_view GenAiOperationName(ClientApi api) {
     case ClientApi::kKServeV1:
     case ClientApi::kKServeV2:
       return "kserve_infer";
+    case ClientApi::kCountTokens:  // not generation: names outside the GenAI list
+      return "count_tokens";
+    case ClientApi::kKServeMetadata:
+      return "kserve_metadata";
   }
   return "chat";
 }
