@@ -9,8 +9,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
-#include "absl/hash/hash.h"
 #include "accounting_internal.h"
+#include "inferencegw/string_hash.h"
 #include "fmt/format.h"
 #include "json_writer.h"
 
@@ -118,19 +118,7 @@ std::string internal::CostJsonNumber(PicoUnits cost) {
 
 namespace {
 
-struct StringHash {
-  using is_transparent = void;
-  // absl's own string hash: Debian's abseil hashes a std::string_view with std::hash.
-  size_t operator()(std::string_view s) const {
-    return absl::HashOf(absl::string_view(s.data(), s.size()));
-  }
-};
-struct StringEq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-};
-template <typename V>
-using StringMap = absl::flat_hash_map<std::string, V, StringHash, StringEq>;
+using internal::StringMap;
 
 __extension__ typedef __int128 Int128;
 

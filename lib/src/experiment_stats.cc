@@ -7,9 +7,9 @@
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
 #include "accounting_internal.h"
 #include "experiment_stats_internal.h"
+#include "inferencegw/string_hash.h"
 #include "json_writer.h"
 
 namespace inferencegw {
@@ -129,8 +129,8 @@ struct CellRef {
 struct CellHash {
   using is_transparent = void;
   size_t operator()(const CellRef& k) const {
-    const size_t a = absl::HashOf(absl::string_view(k.route.data(), k.route.size()));
-    const size_t b = absl::HashOf(absl::string_view(k.experiment.data(), k.experiment.size()));
+    const size_t a = internal::StringHash{}(k.route);
+    const size_t b = internal::StringHash{}(k.experiment);
     return a ^ (b * 0x9E3779B97F4A7C15ULL) ^ (static_cast<size_t>(k.arm) << 1);
   }
   size_t operator()(const CellKey& k) const {

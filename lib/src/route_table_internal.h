@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
 #include "inferencegw/route_table.h"
+#include "inferencegw/string_hash.h"
 #include "inferencegw/weighted_split.h"
 #include "re2/re2.h"
 
@@ -42,22 +42,6 @@ struct CompiledRule {
 };
 
 namespace internal {
-
-// Transparent hashing so that maps keyed by std::string can be probed with std::string_view
-// without building a string. Not used for decisions (lookups only).
-struct StringViewHash {
-  using is_transparent = void;
-  // absl's own string hash: Debian's abseil hashes a std::string_view with std::hash.
-  size_t operator()(std::string_view s) const {
-    return absl::HashOf(absl::string_view(s.data(), s.size()));
-  }
-};
-struct StringViewEq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-};
-template <typename V>
-using StringMap = absl::flat_hash_map<std::string, V, StringViewHash, StringViewEq>;
 
 constexpr char AsciiToLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 std::string AsciiLower(std::string_view s);

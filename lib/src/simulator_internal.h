@@ -127,7 +127,7 @@ struct Simulator::RunState {
   std::vector<SimulatedBackendStats> backend_stats;   // by BackendIndex
   std::vector<std::unique_ptr<LatencySketch>> backend_latency;
   std::array<uint64_t, 600> status_counts{};
-  absl::flat_hash_map<std::string, int32_t, internal::SimStringHash, internal::SimStringEq>
+  absl::flat_hash_map<std::string, int32_t, internal::StringHash, internal::StringEq>
       reason_ids;          // by ReasonOf's compact key
   std::string reason_key;                                // ReasonOf's scratch buffer
 };

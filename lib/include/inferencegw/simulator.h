@@ -26,7 +26,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
-#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "inferencegw/clock.h"
@@ -35,24 +34,9 @@
 #include "inferencegw/experiment_stats.h"
 #include "inferencegw/health_tracker.h"
 #include "inferencegw/route_table.h"
+#include "inferencegw/string_hash.h"
 
 namespace inferencegw {
-
-namespace internal {
-// Transparent std::string / std::string_view hashing for the lookup maps below (never decisions:
-// absl's hash is seeded per process, which changes no id or result here).
-struct SimStringHash {
-  using is_transparent = void;
-  // absl's own string hash: Debian's abseil hashes a std::string_view with std::hash.
-  size_t operator()(std::string_view s) const {
-    return absl::HashOf(absl::string_view(s.data(), s.size()));
-  }
-};
-struct SimStringEq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-};
-}  // namespace internal
 
 // What a simulated backend does with one attempt.
 enum class SimOutcome : uint8_t {
@@ -239,11 +223,11 @@ class SimulationTrace {
   absl::Status Check(const InternedRow& row) const;
 
   std::deque<std::string> strings_;  // stable addresses; id 0 is ""
-  absl::flat_hash_map<std::string_view, uint32_t, internal::SimStringHash, internal::SimStringEq>
+  absl::flat_hash_map<std::string_view, uint32_t, internal::StringHash, internal::StringEq>
       ids_;
   std::vector<std::vector<Header>> header_sets_;  // views into strings_; set 0 is empty
   // Keyed by an interned string of the set's name\0value\0 pairs.
-  absl::flat_hash_map<std::string_view, uint32_t, internal::SimStringHash, internal::SimStringEq>
+  absl::flat_hash_map<std::string_view, uint32_t, internal::StringHash, internal::StringEq>
       header_set_ids_;
   std::string key_buffer_;
   std::vector<TimeNs> timestamp_;
@@ -283,7 +267,7 @@ class RequestBuilder {
     std::vector<std::pair<std::string, std::string>> attributes;
     const ClientKey* key = nullptr;  // in the config; its policy (routes, models, limits)
   };
-  absl::flat_hash_map<std::string, UserKey, internal::SimStringHash, internal::SimStringEq>
+  absl::flat_hash_map<std::string, UserKey, internal::StringHash, internal::StringEq>
       attributes_;  // by user
 };
 
